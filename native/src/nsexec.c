@@ -1,0 +1,202 @@
+/*
+ * nsexec: the one step of Locker that cannot be JavaScript.
+ *
+ * Node is multithreaded, so it cannot unshare(CLONE_NEWUSER), and JS cannot run in a
+ * child it forks. This file clone()s a single-threaded child into the namespaces the
+ * caller names and runs, in order, a program of syscalls the caller encoded, ending in
+ * execve. It holds no policy: what to mount, map or exec is decided in TypeScript.
+ *
+ * For every step the child writes one record to report_fd (close-on-exec), so the parent
+ * learns the result of each call, and reads EOF once execve succeeded.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+  OP_MOUNT = 1, OP_UMOUNT2, OP_SETHOSTNAME, OP_PIVOT_ROOT, OP_CHDIR, OP_FCHDIR, OP_CHROOT,
+  OP_MKDIR, OP_MKNOD, OP_SYMLINK, OP_CREAT, OP_SETSID, OP_IOCTL, OP_DUP2, OP_CLOSE_RANGE,
+  OP_PRCTL, OP_SETNS, OP_WAIT_FD, OP_FORK, OP_SETRESUID, OP_SETRESGID, OP_SETGROUPS,
+  OP_SETDOMAINNAME, OP_CAPSET, OP_EXECVE, OP_FCNTL
+};
+
+#define MAX_STR 4
+#define MAX_VEC 4096
+
+struct op {
+  uint32_t code, ok_errno;
+  int64_t n[3];
+  const char *s[MAX_STR];
+  uint32_t slen[MAX_STR];
+};
+
+struct record { uint32_t index; int32_t err; int64_t result; uint64_t t_ns; };
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void report(int fd, uint32_t i, int err, int64_t result) {
+  struct record r = { i, err, result, now_ns() };
+  ssize_t w;
+  do { w = write(fd, &r, sizeof r); } while (w < 0 && errno == EINTR);
+}
+
+/* Splits a NUL-separated list of count strings into vec, NULL-terminated. */
+static int split(const char *blob, uint32_t len, int64_t count, char **vec) {
+  if (count < 0 || count >= MAX_VEC) return -1;
+  const char *p = blob, *end = blob + len;
+  for (int64_t i = 0; i < count; i++) {
+    if (p >= end) return -1;
+    vec[i] = (char *)p;
+    p += strnlen(p, (size_t)(end - p)) + 1;
+  }
+  vec[count] = NULL;
+  return 0;
+}
+
+static char *argv_buf[MAX_VEC], *envp_buf[MAX_VEC];
+
+/* An empty string stands for NULL where the call takes an optional string. */
+static const char *opt(const struct op *o, int k) { return o->slen[k] > 1 ? o->s[k] : NULL; }
+
+static int64_t run_op(const struct op *o) {
+  const int64_t *n = o->n;
+  switch (o->code) {
+  case OP_MOUNT: return mount(opt(o, 0), o->s[1], opt(o, 2), (unsigned long)n[0], opt(o, 3));
+  case OP_UMOUNT2: return umount2(o->s[0], (int)n[0]);
+  case OP_SETHOSTNAME: return sethostname(o->s[0], strlen(o->s[0]));
+  case OP_SETDOMAINNAME: return setdomainname(o->s[0], strlen(o->s[0]));
+  case OP_PIVOT_ROOT: return syscall(SYS_pivot_root, o->s[0], o->s[1]);
+  case OP_CHDIR: return chdir(o->s[0]);
+  case OP_FCHDIR: return fchdir((int)n[0]);
+  case OP_CHROOT: return chroot(o->s[0]);
+  case OP_MKDIR: return mkdir(o->s[0], (mode_t)n[0]);
+  case OP_MKNOD: return mknod(o->s[0], (mode_t)n[0], (dev_t)n[1]);
+  case OP_SYMLINK: return symlink(o->s[0], o->s[1]);
+  case OP_CREAT: { int fd = open(o->s[0], O_CREAT | O_WRONLY | O_CLOEXEC, (mode_t)n[0]); return fd < 0 ? -1 : close(fd); }
+  case OP_FCNTL: return fcntl((int)n[0], (int)n[1], (int)n[2]);
+  case OP_SETSID: return setsid();
+  case OP_IOCTL: return ioctl((int)n[0], (unsigned long)n[1], (unsigned long)n[2]);
+  case OP_DUP2: return dup2((int)n[0], (int)n[1]);
+  case OP_CLOSE_RANGE: return syscall(SYS_close_range, (unsigned)n[0], (unsigned)n[1], (unsigned)n[2]);
+  case OP_PRCTL: return prctl((int)n[0], (unsigned long)n[1], (unsigned long)n[2], 0, 0);
+  case OP_SETNS: return setns((int)n[0], (int)n[1]);
+  case OP_WAIT_FD: {
+    char c;
+    ssize_t r;
+    do { r = read((int)n[0], &c, 1); } while (r < 0 && errno == EINTR);
+    if (r == 0) errno = EPIPE;
+    return r == 1 ? 0 : -1;
+  }
+  case OP_SETRESUID: return syscall(SYS_setresuid, (uid_t)n[0], (uid_t)n[1], (uid_t)n[2]);
+  case OP_SETRESGID: return syscall(SYS_setresgid, (gid_t)n[0], (gid_t)n[1], (gid_t)n[2]);
+  case OP_SETGROUPS: return syscall(SYS_setgroups, 0, NULL);
+  case OP_CAPSET: {
+    /* n: effective/permitted/inheritable as 64-bit masks; capability version 3. */
+    struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
+    struct { uint32_t eff, perm, inh; } data[2] = {
+      { (uint32_t)n[0], (uint32_t)n[1], (uint32_t)n[2] },
+      { (uint32_t)((uint64_t)n[0] >> 32), (uint32_t)((uint64_t)n[1] >> 32), (uint32_t)((uint64_t)n[2] >> 32) } };
+    return syscall(SYS_capset, &hdr, data);
+  }
+  case OP_EXECVE:
+    if (split(o->s[1], o->slen[1], n[0], argv_buf) || split(o->s[2], o->slen[2], n[1], envp_buf)) { errno = E2BIG; return -1; }
+    return execve(o->s[0], argv_buf, envp_buf);
+  default: errno = ENOSYS; return -1;
+  }
+}
+
+/* Runs ops in the child. OP_FORK makes the rest run in a grandchild (needed after setns
+ * into a PID namespace); the middle process waits and mirrors the grandchild's exit. */
+static void child(const struct op *ops, uint32_t nops, int report_fd) {
+  sigset_t all;
+  sigemptyset(&all);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  for (uint32_t i = 0; i < nops; i++) {
+    const struct op *o = &ops[i];
+    int64_t r;
+    if (o->code == OP_FORK) {
+      r = fork();
+      if (r > 0) {
+        report(report_fd, i, 0, r);
+        close(report_fd);
+        int status;
+        while (waitpid((pid_t)r, &status, 0) < 0 && errno == EINTR) {}
+        if (WIFSIGNALED(status)) { signal(WTERMSIG(status), SIG_DFL); kill(getpid(), WTERMSIG(status)); }
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+      }
+      if (r == 0) continue;
+    } else {
+      r = run_op(o);
+    }
+    if (r < 0 && errno != (int)o->ok_errno) { report(report_fd, i, errno, r); _exit(127); }
+    report(report_fd, i, r < 0 ? errno : 0, r);
+  }
+  _exit(127);
+}
+
+/*
+ * Program encoding, repeated nops times, little-endian:
+ *   u32 code, u32 ok_errno, i64 n[3], u32 nstr, then nstr times { u32 len, len bytes }.
+ * Strings carry their trailing NUL inside len.
+ */
+static const uint8_t *take(const uint8_t **p, const uint8_t *end, size_t size) {
+  if ((size_t)(end - *p) < size) return NULL;
+  const uint8_t *at = *p;
+  *p += size;
+  return at;
+}
+
+static int copy(const uint8_t **p, const uint8_t *end, void *dst, size_t size) {
+  const uint8_t *at = take(p, end, size);
+  if (!at) return -1;
+  memcpy(dst, at, size);
+  return 0;
+}
+
+static int decode(const uint8_t *prog, size_t len, struct op *ops, uint32_t nops) {
+  const uint8_t *p = prog, *end = prog + len, *at;
+  for (uint32_t i = 0; i < nops; i++) {
+    struct op *o = &ops[i];
+    memset(o, 0, sizeof *o);
+    uint32_t nstr;
+    if (copy(&p, end, &o->code, 4) || copy(&p, end, &o->ok_errno, 4) || copy(&p, end, o->n, 24) ||
+        copy(&p, end, &nstr, 4) || nstr > MAX_STR)
+      return -1;
+    for (uint32_t k = 0; k < nstr; k++) {
+      if (copy(&p, end, &o->slen[k], 4) || o->slen[k] == 0) return -1;
+      if (!(at = take(&p, end, o->slen[k])) || at[o->slen[k] - 1] != 0) return -1;
+      o->s[k] = (const char *)at;
+    }
+  }
+  return p == end ? 0 : -1;
+}
+
+/* Returns the child's pid, or -errno. clone_flags are CLONE_NEW* bits; 0 means a plain fork. */
+int64_t locker_spawn(uint64_t clone_flags, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd) {
+  struct op *ops = calloc(nops ? nops : 1, sizeof *ops);
+  if (!ops) return -ENOMEM;
+  if (decode(prog, len, ops, nops)) { free(ops); return -EINVAL; }
+  long pid = syscall(SYS_clone, (unsigned long)(clone_flags | SIGCHLD), NULL, NULL, NULL, 0);
+  if (pid == 0) child(ops, nops, report_fd);
+  int err = errno;
+  free(ops);
+  return pid < 0 ? -err : pid;
+}

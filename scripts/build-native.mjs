@@ -1,0 +1,17 @@
+// Builds native/src/nsexec.c into a shared library at install, with the C toolchain node-pty already needs.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'native', 'build', 'libnsexec.so');
+mkdirSync(dirname(out), { recursive: true });
+const cc = process.env.CC || 'cc';
+try {
+  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-shared', '-fPIC', '-o', out,
+    join(root, 'native', 'src', 'nsexec.c')], { stdio: 'inherit' });
+} catch (e) {
+  console.error(`locker: could not build ${out} with ${cc}: ${e.message}. Install a C compiler (apt-get install build-essential) and run npm install again.`);
+  process.exit(1);
+}
