@@ -1,0 +1,207 @@
+// The one API between the UI and the main side. Both transports carry exactly this:
+// Electron IPC (preload → ipcMain) and web mode (WebSocket). No Node or Electron imports:
+// the renderer and the sandboxed preload bundle compile this file too.
+import type { ContainerInfo, DirListing, Inspection, Namespace } from './types';
+
+export interface HostInfo {
+  hostname: string;
+  /** The rootfs the launch form preselects ("embedded default"). */
+  defaultRootfsLabel: string;
+  uid: number;
+}
+
+export interface RunRequest {
+  /** Omitted or empty: the embedded default rootfs. Otherwise a directory or a tarball on the host. */
+  rootfs?: string;
+  /** argv, already split. */
+  command: string[];
+  hostname?: string;
+  namespaces: Namespace[];
+  cols: number;
+  rows: number;
+}
+
+export interface TerminalInfo {
+  terminalId: string;
+  kind: 'host' | 'container' | 'exec';
+  containerId?: string;
+  title: string;
+}
+
+export interface RunResult {
+  container: ContainerInfo;
+  terminal?: TerminalInfo;
+}
+
+/** What a renderer gets when it (re)attaches to a terminal: scrollback so far plus where the live stream resumes. */
+export interface TerminalSnapshot {
+  data: string;
+  /** Byte offset of the end of `data`; live events with offset < end are already contained in it. */
+  end: number;
+  exited: boolean;
+  exitCode?: number;
+}
+
+export interface TerminalData {
+  terminalId: string;
+  data: string;
+  /** Byte offset of this chunk in the terminal's output stream. */
+  offset: number;
+  /** UTF-8 length of `data`; acknowledge exactly this after xterm has rendered it. */
+  bytes: number;
+}
+
+export interface TerminalExit {
+  terminalId: string;
+  exitCode: number;
+}
+
+/** Request/response methods. Every method takes at most one plain object so validation is uniform. */
+export interface LockerCalls {
+  hostInfo(): Promise<HostInfo>;
+  listContainers(): Promise<ContainerInfo[]>;
+  run(req: RunRequest): Promise<RunResult>;
+  stop(req: { id: string }): Promise<ContainerInfo>;
+  remove(req: { id: string }): Promise<null>;
+  inspect(req: { id: string }): Promise<Inspection>;
+  listDir(req: { id: string; side: 'host' | 'container'; path: string }): Promise<DirListing>;
+  /** Terminals that belong to a container (its init's pty and exec sessions still open). */
+  listTerminals(req: { id: string }): Promise<TerminalInfo[]>;
+  openHostShell(req: { cols: number; rows: number }): Promise<TerminalInfo>;
+  exec(req: { id: string; cols: number; rows: number }): Promise<TerminalInfo>;
+  attachTerminal(req: { terminalId: string }): Promise<TerminalSnapshot>;
+  writeTerminal(req: { terminalId: string; data: string }): Promise<null>;
+  resizeTerminal(req: { terminalId: string; cols: number; rows: number }): Promise<null>;
+  ackTerminal(req: { terminalId: string; bytes: number }): Promise<null>;
+  closeTerminal(req: { terminalId: string }): Promise<null>;
+}
+
+export interface LockerEvents {
+  containers: ContainerInfo[];
+  terminalData: TerminalData;
+  terminalExit: TerminalExit;
+}
+
+export type CallName = keyof LockerCalls;
+export type EventName = keyof LockerEvents;
+export type CallArg<M extends CallName> = Parameters<LockerCalls[M]> extends [infer A] ? A : undefined;
+export type CallResult<M extends CallName> = Awaited<ReturnType<LockerCalls[M]>>;
+
+export interface LockerApi extends LockerCalls {
+  on<E extends EventName>(event: E, listener: (payload: LockerEvents[E]) => void): () => void;
+}
+
+/** Channel names, one per call and event (as electron/fiddle does). */
+export const Channel = {
+  hostInfo: 'locker:host-info',
+  listContainers: 'locker:list-containers',
+  run: 'locker:run',
+  stop: 'locker:stop',
+  remove: 'locker:remove',
+  inspect: 'locker:inspect',
+  listDir: 'locker:list-dir',
+  listTerminals: 'locker:list-terminals',
+  openHostShell: 'locker:open-host-shell',
+  exec: 'locker:exec',
+  attachTerminal: 'locker:attach-terminal',
+  writeTerminal: 'locker:write-terminal',
+  resizeTerminal: 'locker:resize-terminal',
+  ackTerminal: 'locker:ack-terminal',
+  closeTerminal: 'locker:close-terminal',
+  containers: 'locker:event:containers',
+  terminalData: 'locker:event:terminal-data',
+  terminalExit: 'locker:event:terminal-exit',
+} as const satisfies Record<CallName | EventName, string>;
+
+export const CALL_NAMES = [
+  'hostInfo', 'listContainers', 'run', 'stop', 'remove', 'inspect', 'listDir', 'listTerminals',
+  'openHostShell', 'exec', 'attachTerminal', 'writeTerminal', 'resizeTerminal', 'ackTerminal', 'closeTerminal',
+] as const satisfies readonly CallName[];
+export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit'] as const satisfies readonly EventName[];
+
+/** Errors cross the boundary as data: Electron's invoke() and JSON both mangle thrown Errors. */
+export type Envelope<T> = { result: T } | { error: string };
+
+export function unwrap<T>(envelope: Envelope<T>): T {
+  if (envelope && typeof envelope === 'object' && 'error' in envelope) throw new Error(envelope.error);
+  return (envelope as { result: T }).result;
+}
+
+export type Invoke = (channel: string, arg: unknown) => Promise<Envelope<unknown>>;
+export type Subscribe = (channel: string, listener: (payload: unknown) => void) => () => void;
+
+/** Builds the typed client from a transport's two primitives; used by the preload and the WebSocket client. */
+export function createClient(invoke: Invoke, subscribe: Subscribe): LockerApi {
+  const api: Record<string, unknown> = {};
+  for (const name of CALL_NAMES) {
+    api[name] = async (arg?: unknown) => unwrap(await invoke(Channel[name], arg));
+  }
+  api.on = (event: EventName, listener: (payload: never) => void) => {
+    if (!(EVENT_NAMES as readonly string[]).includes(event)) throw new Error(`unknown event "${String(event)}"`);
+    return subscribe(Channel[event], listener as (payload: unknown) => void);
+  };
+  return api as unknown as LockerApi;
+}
+
+// Limits and form rules shared by the launch form (inline errors) and the main side (validate.ts).
+export const LIMITS = {
+  /** Paths, argv entries, hostnames: anything a person types. */
+  maxString: 4096,
+  /** One terminal write (a paste). */
+  maxWrite: 64 * 1024,
+  maxArgs: 256,
+  maxCols: 1000,
+  maxRows: 500,
+  hostnameBytes: 64,
+} as const;
+
+const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** RFC 1123: dot-separated labels of letters, digits and inner hyphens; the kernel allows 64 bytes. */
+export function hostnameProblem(hostname: string): string | undefined {
+  if (hostname.includes('\0')) return 'the hostname contains a NUL byte';
+  if (new TextEncoder().encode(hostname).length > LIMITS.hostnameBytes) return `the hostname is longer than ${LIMITS.hostnameBytes} bytes`;
+  if (!hostname.split('.').every((l) => LABEL.test(l))) return `invalid hostname "${hostname.slice(0, 70)}": use letters, digits and inner '-', e.g. demo-1`;
+  return undefined;
+}
+
+/** Splits a command line on whitespace, honouring '…' and "…" quotes (no shell expansion). */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let has = false;
+  for (const ch of line) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += ch;
+      has = true;
+    }
+  }
+  if (quote) throw new Error(`unclosed ${quote} in the command`);
+  if (has) out.push(cur);
+  return out;
+}
+
+/** The launch form's checks, so a bad value shows inline and nothing starts. Returns one line or undefined. */
+export function runRequestProblem(req: RunRequest): string | undefined {
+  if (req.command.length === 0 || req.command[0] === '') return 'the command is empty; e.g. /bin/sh';
+  if (req.command.some((a) => a.includes('\0'))) return 'the command contains a NUL byte';
+  if (req.rootfs !== undefined && req.rootfs.includes('\0')) return 'the rootfs path contains a NUL byte';
+  if (req.rootfs !== undefined && req.rootfs !== '' && !req.rootfs.startsWith('/')) return 'the rootfs must be an absolute path (or the embedded default)';
+  if (req.hostname !== undefined) {
+    const p = hostnameProblem(req.hostname);
+    if (p) return p;
+    if (!req.namespaces.includes('uts')) return 'a hostname needs the UTS namespace (it would rename the host); tick uts';
+  }
+  return undefined;
+}
