@@ -1,0 +1,27 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { inspectContainer } from './index';
+import { startUnshare } from './testing';
+
+test('inspectContainer composes every view of one container', async (t) => {
+  const c = await startUnshare(['--pid', '--fork', '--mount-proc', '--uts', '--mount', 'sh', '-c',
+    'hostname inside-test; sleep 30 & echo ready; wait']);
+  t.after(() => c.stop());
+  const i = inspectContainer({ id: 'abc123', pid: c.pid });
+  assert.equal(i.id, 'abc123');
+  assert.equal(i.pid, c.pid);
+  assert.deepEqual(i.hostname, { host: hostname(), container: 'inside-test' });
+  assert.ok(i.hostProcesses.length > i.containerProcesses.length);
+  assert.ok(i.hostProcesses.some((p) => p.pid === process.pid && !p.inContainer));
+  assert.equal(i.containerProcesses.length, 2); // sh (PID 1) and sleep
+  assert.equal(i.containerProcesses.find((p) => p.pid === c.pid)?.containerPid, 1);
+  assert.equal(i.containerProcesses.find((p) => p.name === 'sleep')?.containerPpid, 1);
+  assert.ok(i.containerProcesses.every((p) => p.inContainer));
+  const ns = Object.fromEntries(i.namespaces.map((n) => [n.type, n.shared]));
+  assert.deepEqual(ns, { cgroup: true, ipc: true, mnt: false, net: true, pid: false, time: true, user: true, uts: false });
+  assert.equal(i.uidMap.trim().split(/\s+/).join(' '), '0 0 4294967295');
+  assert.equal(i.gidMap.trim().split(/\s+/).join(' '), '0 0 4294967295');
+  assert.ok(i.mounts.some((m) => m.mountPoint === '/proc' && m.fsType === 'proc'));
+  JSON.stringify(i); // plain data
+});

@@ -1,0 +1,27 @@
+// Everything the host can see of one container, gathered in one call.
+import type { Inspection } from '../../../shared/types';
+import { hostnames } from './hostname';
+import { gidMap, mountTable, uidMap } from './identity';
+import { compareNamespaces } from './namespaces';
+import { hostProcessTable } from './processes';
+
+export function inspectContainer(c: { id: string; pid: number }): Inspection {
+  const hostProcesses = hostProcessTable(c.pid);
+  return {
+    id: c.id,
+    pid: c.pid,
+    hostname: hostnames(c.pid),
+    hostProcesses,
+    containerProcesses: hostProcesses.filter((p) => p.inContainer),
+    namespaces: compareNamespaces(c.pid),
+    uidMap: uidMap(c.pid),
+    gidMap: gidMap(c.pid),
+    mounts: mountTable(c.pid),
+  };
+}
+
+export { hostProcessTable, containerProcessTable, parseStat, parseNSpid, formatCmdline } from './processes';
+export { compareNamespaces, namespaceLink, sharesNamespace, NAMESPACE_TYPES } from './namespaces';
+export { uidMap, gidMap, mountTable, parseMountInfo, unescapeMountField } from './identity';
+export { containerHostname, hostHostname, hostnames } from './hostname';
+export { listDirectory } from './filesystem';
