@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TerminalData, TerminalExit } from '../../shared/api';
+import { HIGH_WATERMARK } from '../terminals/flow';
+import { LockerService } from './service';
+import { FakeRuntime, FakeTerminal } from './testing';
+
+const runArg = { command: ['/bin/sh'], namespaces: ['pid', 'uts', 'mnt'], cols: 80, rows: 24 };
+
+function setup() {
+  const runtime = new FakeRuntime();
+  const hostTerm = new FakeTerminal();
+  let exitHost!: (code: number) => void;
+  const service = new LockerService(runtime, {
+    spawnHostShell: () => ({ pid: 777, terminal: hostTerm, exited: new Promise((r) => (exitHost = r)) }),
+  });
+  const data: TerminalData[] = [];
+  const exits: TerminalExit[] = [];
+  service.on('terminalData', (d) => data.push(d));
+  service.on('terminalExit', (e) => exits.push(e));
+  return { runtime, service, hostTerm, data, exits, exitHost: (c: number) => exitHost(c) };
+}
+
+test('run returns the container and its terminal; output streams as events', async () => {
+  const { runtime, service, data } = setup();
+  const res = await service.dispatch('run', { ...runArg, hostname: 'demo' });
+  assert.ok('result' in res);
+  const { container, terminal } = res.result as { container: { id: string; hostname: string }; terminal: { terminalId: string } };
+  assert.equal(container.hostname, 'demo');
+  runtime.containers.get(container.id)!.terminal.output('/ # ');
+  assert.deepEqual(data, [{ terminalId: terminal.terminalId, data: '/ # ', bytes: 4, offset: 0 }]);
+});
+
+test('errors come back as an envelope, validation first', async () => {
+  const { service } = setup();
+  assert.deepEqual(await service.dispatch('stop', { id: 'nope' }), { error: 'no container "nope"' });
+  assert.match((await service.dispatch('stop', { id: 1 }) as { error: string }).error, /stop\.id must be a string/);
+  assert.match((await service.dispatch('constructor', {}) as { error: string }).error, /unknown method/);
+  assert.match((await service.dispatch('run', { ...runArg, command: ['/nonexistent'] }) as { error: string }).error, /not found/);
+});
+
+test('attach returns scrollback and the offset live events resume from', async () => {
+  const { runtime, service } = setup();
+  const { container, terminal } = await service.run(runArg as never);
+  const t = runtime.containers.get(container.id)!.terminal;
+  t.output('hello ');
+  t.output('world');
+  const snap = await service.attachTerminal({ terminalId: terminal!.terminalId });
+  assert.deepEqual(snap, { data: 'hello world', end: 11, exited: false, exitCode: undefined });
+});
+
+test('a flood pauses the pty until the renderer acks', async () => {
+  const { service, hostTerm, data } = setup();
+  const { terminalId } = await service.openHostShell({ cols: 80, rows: 24 });
+  const chunk = Buffer.alloc(64 * 1024, 'y');
+  while (!hostTerm.paused) hostTerm.output(chunk);
+  const sent = data.reduce((n, d) => n + d.bytes, 0);
+  assert.ok(sent >= HIGH_WATERMARK && sent < HIGH_WATERMARK + chunk.length);
+  assert.ok(data.every((d) => d.bytes <= 100 * 1024));
+  for (const d of data) await service.ackTerminal({ terminalId, bytes: d.bytes });
+  assert.equal(hostTerm.paused, false);
+});
+
+test('write, resize and close reach the terminal; exit is reported', async () => {
+  const { service, hostTerm, exits, exitHost } = setup();
+  const { terminalId } = await service.openHostShell({ cols: 80, rows: 24 });
+  await service.writeTerminal({ terminalId, data: 'ls\r' });
+  await service.resizeTerminal({ terminalId, cols: 100, rows: 30 });
+  assert.deepEqual(hostTerm.written, ['ls\r']);
+  assert.deepEqual(hostTerm.sizes, [[100, 30]]);
+  exitHost(0);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(exits, [{ terminalId, exitCode: 0 }]);
+  await service.closeTerminal({ terminalId });
+  assert.equal(hostTerm.closed, true);
+  assert.match((await service.dispatch('writeTerminal', { terminalId, data: 'x' }) as { error: string }).error, /no terminal/);
+});
+
+test('exec terminals are listed per container and vanish with it', async () => {
+  const { service } = setup();
+  const { container } = await service.run(runArg as never);
+  const ex = await service.exec({ id: container.id, cols: 80, rows: 24 });
+  assert.equal(ex.kind, 'exec');
+  assert.deepEqual((await service.listTerminals({ id: container.id })).map((t) => t.kind).sort(), ['container', 'exec']);
+  await service.stop({ id: container.id });
+  await service.remove({ id: container.id });
+  assert.deepEqual(await service.listTerminals({ id: container.id }), []);
+});
+
+test('container list changes are pushed', async () => {
+  const { service } = setup();
+  const seen: number[] = [];
+  service.on('containers', (list) => seen.push(list.length));
+  await service.run(runArg as never);
+  assert.deepEqual(seen, [1]);
+  service.dispose();
+});

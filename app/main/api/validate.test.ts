@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ValidationError, validateCall } from './validate';
+
+const run = { command: ['/bin/sh'], namespaces: ['pid', 'uts', 'mnt'], cols: 80, rows: 24 };
+
+test('accepts well-formed calls and returns the checked values', () => {
+  assert.deepEqual(validateCall('run', { ...run, hostname: 'demo-1', rootfs: '' }), { ...run, hostname: 'demo-1', rootfs: '' });
+  assert.equal(validateCall('hostInfo', undefined), undefined);
+  assert.deepEqual(validateCall('listDir', { id: 'abc123', side: 'host', path: '/etc' }), { id: 'abc123', side: 'host', path: '/etc' });
+  assert.deepEqual(validateCall('writeTerminal', { terminalId: 'h-1', data: 'a\0b' }), { terminalId: 'h-1', data: 'a\0b' });
+});
+
+const bad: [string, string, unknown, RegExp][] = [
+  ['unknown method', 'rm -rf', {}, /unknown method/],
+  ['wrong type', 'stop', { id: 42 }, /stop\.id must be a string, got a number/],
+  ['not an object', 'stop', 'abc', /stop must be an object/],
+  ['array instead of object', 'stop', ['abc'], /stop must be an object, got an array/],
+  ['unknown field', 'stop', { id: 'a', force: true }, /unknown field "force"/],
+  ['missing field', 'inspect', {}, /missing "id"/],
+  ['huge string', 'listDir', { id: 'a', side: 'host', path: '/' + 'x'.repeat(10000) }, /limit is 4096/],
+  ['NUL in path', 'listDir', { id: 'a', side: 'host', path: '/etc\0/passwd' }, /NUL byte/],
+  ['NUL in argv', 'run', { ...run, command: ['/bin/sh\0'] }, /run\.command\[0\] contains a NUL byte/],
+  ['relative path', 'listDir', { id: 'a', side: 'host', path: 'etc' }, /unexpected form/],
+  ['bad side', 'listDir', { id: 'a', side: 'guest', path: '/' }, /one of host, container/],
+  ['unknown namespace', 'run', { ...run, namespaces: ['pid', 'time'] }, /namespaces\[1\] must be one of/],
+  ['duplicate namespace', 'run', { ...run, namespaces: ['pid', 'pid'] }, /duplicates/],
+  ['float cols', 'openHostShell', { cols: 80.5, rows: 24 }, /must be an integer/],
+  ['absurd rows', 'openHostShell', { cols: 80, rows: 1e9 }, /between 1 and 500/],
+  ['argument where none', 'listContainers', { x: 1 }, /takes no argument/],
+  ['huge paste', 'writeTerminal', { terminalId: 'h-1', data: 'x'.repeat(70000) }, /limit is 65536/],
+  ['odd terminal id', 'closeTerminal', { terminalId: '../x' }, /unexpected form/],
+  ['class instance', 'stop', new (class { id = 'a'; })(), /plain object/],
+];
+
+for (const [name, method, arg, message] of bad) {
+  test(`rejects ${name}`, () => {
+    assert.throws(() => validateCall(method as 'stop', arg), (e: unknown) => {
+      assert.ok(e instanceof ValidationError);
+      assert.match(e.message, message);
+      assert.ok(!e.message.includes('\n'), 'one line');
+      return true;
+    });
+  });
+}
