@@ -1,0 +1,56 @@
+// Command-line parsing: options first, then the command (after `--`, or from the first non-option).
+import { LockerError } from '../runtime/errors';
+
+export interface OptionSpec {
+  /** names without dashes, e.g. ['hostname'] or ['env', 'e'] */
+  names: string[];
+  /** takes a value */
+  value: boolean;
+  repeat?: boolean;
+}
+
+export interface Parsed {
+  options: Map<string, string[]>;
+  rest: string[];
+}
+
+export function parseArgs(argv: string[], specs: OptionSpec[], command: string): Parsed {
+  const options = new Map<string, string[]>();
+  const rest: string[] = [];
+  const lookup = (name: string): OptionSpec => {
+    const spec = specs.find((s) => s.names.includes(name));
+    if (!spec) throw new LockerError(`unknown option ${name.length === 1 ? '-' : '--'}${name} for locker ${command}; see locker ${command} --help`);
+    return spec;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      rest.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.replace(/^--?/, '').slice(0, eq > 0 ? eq - (arg.startsWith('--') ? 2 : 1) : undefined);
+    const spec = lookup(name);
+    const key = spec.names[0];
+    let value = 'true';
+    if (spec.value) {
+      if (eq > 0) value = arg.slice(eq + 1);
+      else if (i + 1 < argv.length) value = argv[++i];
+      else throw new LockerError(`option ${arg} needs a value; e.g. ${arg} VALUE`);
+    } else if (eq > 0) {
+      throw new LockerError(`option --${name} takes no value`);
+    }
+    const list = options.get(key) ?? [];
+    if (list.length > 0 && !spec.repeat) throw new LockerError(`option --${key} given twice; give it once`);
+    list.push(value);
+    options.set(key, list);
+  }
+  return { options, rest };
+}
+
+export const one = (p: Parsed, key: string): string | undefined => p.options.get(key)?.[0];
+export const flag = (p: Parsed, key: string): boolean => p.options.has(key);

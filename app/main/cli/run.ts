@@ -1,0 +1,106 @@
+// `locker run`: start a container and stay attached until it ends, exiting with its status.
+import { kill } from '../../../native/libc';
+import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
+import type { Namespace, RunSpec } from '../../shared/types';
+import type { ContainerHandle } from '../runtime/handles';
+import { Runtime } from '../runtime/runtime';
+import { defaultNamespaces, parseNamespaceList } from '../runtime/spec';
+import { LockerError } from '../runtime/errors';
+import { flag, one, parseArgs, type OptionSpec } from './args';
+
+export const RUN_OPTIONS: OptionSpec[] = [
+  { names: ['hostname', 'h'], value: true },
+  { names: ['name'], value: true },
+  { names: ['env', 'e'], value: true, repeat: true },
+  { names: ['workdir', 'w'], value: true },
+  { names: ['rootfs'], value: true },
+  { names: ['ns'], value: true },
+  { names: ['no-ns'], value: true },
+  { names: ['tty', 't'], value: false },
+  { names: ['no-tty'], value: false },
+  { names: ['interactive', 'i'], value: false },
+  { names: ['keep'], value: false },
+  { names: ['trace'], value: false },
+  { names: ['help'], value: false },
+];
+
+export function specFromArgs(argv: string[], rootless: boolean, stdinIsTty: boolean): { spec: RunSpec; keep: boolean; trace: boolean; help: boolean } {
+  const p = parseArgs(argv, RUN_OPTIONS, 'run');
+  if (flag(p, 'tty') && flag(p, 'no-tty')) throw new LockerError('--tty and --no-tty contradict each other; pick one');
+  let namespaces: Namespace[] | undefined;
+  const ns = one(p, 'ns');
+  if (ns !== undefined) {
+    namespaces = parseNamespaceList(ns, '--ns');
+    if (rootless && !namespaces.includes('user')) namespaces.push('user');
+  }
+  const noNs = one(p, 'no-ns');
+  if (noNs !== undefined) {
+    const drop = parseNamespaceList(noNs, '--no-ns');
+    namespaces = (namespaces ?? defaultNamespaces(rootless)).filter((n) => !drop.includes(n));
+  }
+  const tty = flag(p, 'tty') ? true : flag(p, 'no-tty') ? false : stdinIsTty;
+  const spec: RunSpec = {
+    command: p.rest, hostname: one(p, 'hostname'), name: one(p, 'name'), env: p.options.get('env'),
+    workdir: one(p, 'workdir'), rootfs: one(p, 'rootfs'), namespaces, tty,
+    cols: process.stdout.columns, rows: process.stdout.rows,
+  };
+  return { spec, keep: flag(p, 'keep'), trace: flag(p, 'trace'), help: flag(p, 'help') };
+}
+
+export function formatTrace(e: SyscallEntry): string {
+  const res = e.errno ? `${e.result} ${e.errno}` : String(e.result);
+  return `[${e.where === 'child' ? 'child' : 'host '}] ${e.name}(${e.args}) = ${res}`;
+}
+
+function attach(handle: ContainerHandle): void {
+  const term = handle.terminal!;
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on('data', (d) => term.write(d));
+  stdin.resume();
+  term.onData((d) => process.stdout.write(d));
+  process.stdout.on('resize', () => term.resize(process.stdout.columns, process.stdout.rows));
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const runtime = new Runtime({ autoRemove: true });
+  const { spec, keep, trace, help } = specFromArgs(argv, runtime.rootless, !!process.stdin.isTTY);
+  if (help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const rt = keep ? new Runtime({ autoRemove: false }) : runtime;
+  if (trace) syscallLog.subscribe((e) => process.stderr.write(formatTrace(e) + '\n'));
+  const handle = await rt.run(spec);
+  const forward = (sig: NodeJS.Signals, n: number): void => void process.on(sig, () => kill(handle.info.pid, n, 3));
+  forward('SIGTERM', 15);
+  forward('SIGHUP', 1);
+  forward('SIGQUIT', 3);
+  if (handle.terminal) attach(handle);
+  else forward('SIGINT', 2);
+  const info = await handle.exited;
+  if (handle.terminal) {
+    await new Promise((r) => setTimeout(r, 30)); // let the last pty bytes arrive
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    process.stdin.pause();
+    handle.terminal.close();
+  }
+  return info.exitCode ?? 0;
+}
+
+export const RUN_HELP = `Usage: locker run [OPTIONS] [--] COMMAND [ARG...]
+
+Run COMMAND in a new container (default rootfs: the embedded busybox one).
+
+Options:
+  --hostname NAME     hostname inside (default: the container id)
+  --name NAME         a name for locker ps/exec/stop
+  -e, --env K=V       add an environment variable (repeatable)
+  -w, --workdir DIR   working directory inside
+  --rootfs DIR|TAR    a directory, or a tar/tar.gz such as docker export output (imported once, cached)
+  --ns LIST           exactly these namespaces: pid,uts,mnt,user,ipc,net,cgroup
+  --no-ns LIST        all default namespaces but these
+  -t, --tty / --no-tty  give the container a terminal (default: when stdin is one)
+  --keep              keep the container's record after it exits (locker ps shows its status)
+  --trace             print every syscall the runtime makes to stderr
+`;

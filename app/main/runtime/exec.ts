@@ -1,0 +1,71 @@
+// `locker exec`: a new process that joins every namespace of a running container and its root.
+import { closeSync, openSync, statSync } from 'node:fs';
+import { CLONE, O } from '../../../native/constants';
+import { kill } from '../../../native/libc';
+import { Program } from '../../../native/program';
+import { spawnProcess } from '../../../native/spawn';
+import { findCommand } from './command';
+import { LockerError } from './errors';
+import type { ExecHandle, ExecOptions } from './handles';
+import type { ContainerRecord } from './records';
+import { openPty } from './terminal';
+import { decodeWaitStatus, waitForExit } from './wait';
+
+// user first: joining it grants the capabilities the other setns calls need; mnt last before the chroot.
+const JOIN_ORDER: Array<[string, number]> = [
+  ['user', CLONE.NEWUSER], ['ipc', CLONE.NEWIPC], ['uts', CLONE.NEWUTS], ['net', CLONE.NEWNET],
+  ['pid', CLONE.NEWPID], ['cgroup', CLONE.NEWCGROUP], ['mnt', CLONE.NEWNS],
+];
+
+const nsInode = (pid: number | 'self', ns: string): number => statSync(`/proc/${pid}/ns/${ns}`).ino;
+
+export function execInContainer(r: ContainerRecord, argv: string[], opts: ExecOptions): ExecHandle {
+  if (argv.length === 0 || argv[0] === '') throw new LockerError('no command given; e.g. locker exec ID -- /bin/sh');
+  if (argv.some((a) => a.includes('\0'))) throw new LockerError('the command contains a NUL byte; remove it');
+  const fds: number[] = [];
+  const pty = opts.tty ? openPty(opts.cols ?? 80, opts.rows ?? 24) : undefined;
+  try {
+    const p = new Program();
+    const joined: string[] = [];
+    for (const [ns, flag] of JOIN_ORDER) {
+      if (nsInode(r.pid, ns) === nsInode('self', ns)) continue;
+      const fd = openSync(`/proc/${r.pid}/ns/${ns}`, O.RDONLY | O.CLOEXEC);
+      fds.push(fd);
+      p.setns(fd, flag);
+      joined.push(ns);
+    }
+    const ownRoot = statSync(`/proc/${r.pid}/root/`).ino !== statSync('/').ino || joined.includes('mnt');
+    const workdir = opts.workdir ?? r.workdir;
+    if (ownRoot) {
+      const rootFd = openSync(`/proc/${r.pid}/root`, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+      fds.push(rootFd);
+      p.fchdir(rootFd).chroot('.');
+    }
+    p.chdir(workdir);
+    if (joined.includes('pid')) p.fork();
+    if (joined.includes('user')) p.setresgid(0).setresuid(0);
+    if (pty) {
+      p.setsid();
+      for (const fd of [0, 1, 2]) p.dup2(pty.slaveFd, fd);
+      p.ioctl(0, 0x540e, 'TIOCSCTTY', 0);
+    } else {
+      for (const fd of [0, 1, 2]) p.keepOnExec(fd);
+    }
+    p.prctl(1 /* PR_SET_PDEATHSIG */, 9);
+    p.cloexecFrom(3);
+    const env = [...r.env.filter((e) => !(opts.env ?? []).some((o) => o.split('=', 1)[0] === e.split('=', 1)[0])), ...(opts.env ?? [])];
+    const path = env.find((e) => e.startsWith('PATH='))?.slice(5);
+    const executable = findCommand(`/proc/${r.pid}/root`, argv[0], path, workdir);
+    p.execve(executable, argv, env);
+    const spawned = spawnProcess({ flags: 0, program: p });
+    pty?.releaseSlave();
+    const target = spawned.innerPid ?? spawned.pid;
+    const exited = waitForExit(spawned.pid).then((s) => decodeWaitStatus(s).exitCode);
+    return { pid: target, terminal: pty?.handle, exited, kill: (sig = 15) => void kill(target, sig, 3) };
+  } catch (e) {
+    pty?.handle.close();
+    throw e;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}

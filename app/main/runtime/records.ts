@@ -1,0 +1,61 @@
+// Container records under <data>/containers/<id>, so a second terminal sees what the first started.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerInfo } from '../../shared/types';
+import { containersDir } from './data-dir';
+
+export interface ContainerRecord extends ContainerInfo {
+  /** Start time of the init process (field 22 of /proc/PID/stat), to tell it from a reused PID. */
+  pidStartTime: string;
+  /** PID of the runtime that owns the container (it reaps it and records the exit). */
+  ownerPid: number;
+  env: string[];
+  workdir: string;
+}
+
+export class RecordStore {
+  readonly dir: string;
+  constructor(dataRoot: string) {
+    this.dir = containersDir(dataRoot);
+  }
+  containerDir(id: string): string {
+    return join(this.dir, id);
+  }
+  create(id: string): string {
+    const dir = this.containerDir(id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+  save(record: ContainerRecord): void {
+    const file = join(this.containerDir(record.id), 'state.json');
+    writeFileSync(file + '.tmp', JSON.stringify(record, null, 2));
+    renameSync(file + '.tmp', file);
+  }
+  load(id: string): ContainerRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.containerDir(id), 'state.json'), 'utf8')) as ContainerRecord;
+    } catch {
+      return undefined;
+    }
+  }
+  ids(): string[] {
+    try {
+      return readdirSync(this.dir).filter((n) => /^[0-9a-f]{12}$/.test(n));
+    } catch {
+      return [];
+    }
+  }
+  remove(id: string): void {
+    rmSync(this.containerDir(id), { recursive: true, force: true });
+  }
+}
+
+/** Field 22 (starttime) of /proc/PID/stat, or undefined when the process is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

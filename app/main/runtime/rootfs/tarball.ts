@@ -1,0 +1,27 @@
+// Imports a tar or tar.gz (e.g. `docker export` output) once; later runs reuse the cached copy.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import { LockerError } from '../errors';
+import { publishImage } from './store';
+
+export function tarballKey(path: string): string {
+  const real = realpathSync(path);
+  const st = statSync(real);
+  return 'tar-' + createHash('sha256').update(`${real}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+}
+
+export function importTarball(images: string, path: string, rootless: boolean): string {
+  return publishImage(images, tarballKey(path), (root) => {
+    // Without root, device nodes and foreign owners cannot be created: skip /dev (the container gets its own).
+    const args = ['-x', '-f', path, '-C', root, '--no-same-permissions', '--delay-directory-restore'];
+    if (rootless) args.push('--no-same-owner', '--exclude=./dev/*', '--exclude=dev/*');
+    const r = spawnSync('tar', args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.error) throw new LockerError(`cannot run tar to import ${path}: ${r.error.message}; install tar`);
+    if (r.status !== 0) {
+      const why = (r.stderr || '').split('\n').find((l) => l.trim()) ?? `tar exited with ${r.status}`;
+      const space = /No space left/.test(r.stderr) ? ' (the disk is full: free space in the data dir)' : '';
+      throw new LockerError(`--rootfs ${path} is not a readable tar archive (${why.replace(/^tar: /, '')})${space}; re-create it, e.g. docker export NAME > rootfs.tar`);
+    }
+  });
+}

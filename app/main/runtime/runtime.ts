@@ -1,0 +1,286 @@
+// The container runtime: spec → plan → native step → process, with records on disk. Plain Node:
+// the CLI, the Electron main process and web mode all use this class.
+import { randomBytes } from 'node:crypto';
+import { lstatSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostname as hostHostname } from 'node:os';
+import { SyscallError } from '../../../native/errors';
+import { getgid, getuid, kill } from '../../../native/libc';
+import { spawnProcess } from '../../../native/spawn';
+import { syscallLog } from '../../../native/syscall-log';
+import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../shared/types';
+import { DEFAULT_PATH, findCommand } from './command';
+import { dataDir as defaultDataDir, imagesDir } from './data-dir';
+import { LockerError } from './errors';
+import type { ContainerHandle, ContainerRuntime, ExecHandle, ExecOptions, TerminalHandle } from './handles';
+import { copyLayer, overlayLayer, removeLayer } from './layer';
+import { ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
+import { RecordStore, processStartTime, type ContainerRecord } from './records';
+import { resolveRootfs } from './rootfs/resolve';
+import { validateSpec, type ValidSpec } from './spec';
+import { openPty } from './terminal';
+import { assertUserNamespaces, explainCloneFailure } from './userns';
+import { decodeWaitStatus, waitForExit } from './wait';
+import { execInContainer } from './exec';
+import { inspectContainer, listDirectory } from './inspect';
+
+export interface RuntimeOptions {
+  dataDir?: string;
+  /** Remove a container's record as soon as it exits (the CLI's `run` default). */
+  autoRemove?: boolean;
+}
+
+interface Live {
+  record: ContainerRecord;
+  terminal?: TerminalHandle;
+  exited: Promise<ContainerInfo>;
+}
+
+function publicInfo(r: ContainerRecord): ContainerInfo {
+  const { pidStartTime: _s, ownerPid: _o, env: _e, workdir: _w, ...info } = r;
+  return info;
+}
+
+export function defaultEnv(v: ValidSpec, hostname: string): string[] {
+  const base = [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `HOSTNAME=${hostname}`, `TERM=${v.tty ? 'xterm-256color' : process.env.TERM || 'dumb'}`];
+  if (v.namespaces.includes('mnt')) base.push('PS1=\\u@\\h:\\w\\$ ');
+  const keys = new Set(v.env.map((e) => e.split('=', 1)[0]));
+  return [...base.filter((e) => !keys.has(e.split('=', 1)[0])), ...v.env];
+}
+
+export class Runtime implements ContainerRuntime {
+  readonly dataRoot: string;
+  readonly store: RecordStore;
+  readonly rootless = getuid() !== 0;
+  private readonly live = new Map<string, Live>();
+  private readonly listeners = new Set<(c: ContainerInfo[]) => void>();
+  private readonly autoRemove: boolean;
+
+  constructor(opts: RuntimeOptions = {}) {
+    this.dataRoot = opts.dataDir ?? defaultDataDir();
+    this.store = new RecordStore(this.dataRoot);
+    this.autoRemove = opts.autoRemove ?? false;
+  }
+
+  async run(spec: RunSpec): Promise<ContainerHandle> {
+    return this.start(validateSpec(spec, this.rootless));
+  }
+
+  private newId(): string {
+    for (;;) {
+      const id = randomBytes(6).toString('hex');
+      if (!this.store.load(id)) return id;
+    }
+  }
+
+  private start(v: ValidSpec): ContainerHandle {
+    if (v.namespaces.includes('user')) assertUserNamespaces(this.rootless);
+    if (v.name && this.list().some((c) => c.name === v.name)) {
+      throw new LockerError(`a container named "${v.name}" exists already; pick another --name or remove it (locker rm ${v.name})`);
+    }
+    const id = this.newId();
+    const name = v.name ?? id;
+    const hostname = v.namespaces.includes('uts') ? (v.hostname ?? id) : hostHostname();
+    let workdir = v.workdir ?? (v.namespaces.includes('mnt') ? '/' : process.cwd());
+    const env = defaultEnv(v, hostname);
+    const dir = this.store.create(id);
+    const pty = v.tty ? openPty(v.cols, v.rows) : undefined;
+    try {
+      let layer: Layer | undefined;
+      let rootfsLabel = 'host /';
+      let executable: string;
+      const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+      const userShift = v.namespaces.includes('user') && !this.rootless ? ROOTFUL_USERNS_BASE : 0;
+      if (v.namespaces.includes('mnt')) {
+        const rootfs = resolveRootfs(imagesDir(this.dataRoot), v.rootfs, this.rootless);
+        rootfsLabel = rootfs.label;
+        if (v.workdir === undefined && isDir(join(rootfs.dir, 'root'))) workdir = '/root';
+        executable = findCommand(rootfs.dir, v.command[0], pathVar, workdir);
+        layer = userShift ? copyLayer(dir, rootfs.dir, userShift) : overlayLayer(dir, rootfs.dir);
+      } else {
+        executable = findCommand('/', v.command[0], pathVar, workdir);
+      }
+      const input: PlanInput = {
+        namespaces: v.namespaces, rootless: this.rootless, uid: getuid(), gid: getgid(), layer, hostname: v.namespaces.includes('uts') ? hostname : undefined,
+        workdir, executable, argv: v.command, env, tty: pty ? { slaveFd: pty.slaveFd, slavePath: pty.slavePath } : undefined,
+      };
+      let spawned;
+      try {
+        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v));
+      } catch (e) {
+        if (!(e instanceof SyscallError && e.syscall === 'mount' && e.args.startsWith('"overlay"') && layer?.kind === 'overlay')) throw e;
+        // overlayfs refused here (old kernel, odd filesystem): fall back to a private copy.
+        removeLayer(dir);
+        input.layer = copyLayer(dir, layer.lower);
+        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v));
+      }
+      pty?.releaseSlave();
+      const record: ContainerRecord = {
+        id, name, command: v.command, hostname, state: 'running', pid: spawned.pid, namespaces: v.namespaces, rootfs: rootfsLabel,
+        rootless: this.rootless, tty: v.tty, createdAt: Date.now(), pidStartTime: processStartTime(spawned.pid) ?? '', ownerPid: process.pid, env,
+        workdir: input.workdir,
+      };
+      this.store.save(record);
+      const exited = waitForExit(spawned.pid).then((status) => this.finish(record, status));
+      this.live.set(id, { record, terminal: pty?.handle, exited });
+      this.emit();
+      return { info: publicInfo(record), terminal: pty?.handle, exited };
+    } catch (e) {
+      pty?.handle.close();
+      this.store.remove(id);
+      throw e;
+    }
+  }
+
+  private launch(plan: Plan, v: ValidSpec): { pid: number } {
+    try {
+      return spawnProcess({
+        flags: plan.flags,
+        program: plan.program,
+        beforeContinue: plan.uidMap ? (pid) => this.writeIdMaps(pid, plan) : undefined,
+      });
+    } catch (e) {
+      if (e instanceof SyscallError && e.syscall === 'clone') {
+        const why = explainCloneFailure(e.code, this.rootless, v.namespaces.includes('user'));
+        if (why) throw new LockerError(why);
+      }
+      if (e instanceof SyscallError && e.syscall === 'chdir' && e.code === 'ENOENT' && v.workdir) {
+        throw new LockerError(`--workdir ${v.workdir} does not exist in the rootfs; pick an existing directory`);
+      }
+      throw e;
+    }
+  }
+
+  private writeIdMaps(pid: number, plan: Plan): void {
+    const write = (file: string, text: string): void => {
+      writeFileSync(`/proc/${pid}/${file}`, text);
+      syscallLog.record({ where: 'host', name: 'write', args: `"/proc/${pid}/${file}", ${JSON.stringify(text)}`, result: text.length, t: Date.now() });
+    };
+    if (plan.denySetgroups) write('setgroups', 'deny');
+    write('uid_map', formatIdMap(plan.uidMap!));
+    write('gid_map', formatIdMap(plan.gidMap!));
+  }
+
+  private finish(record: ContainerRecord, status: number): ContainerInfo {
+    const { exitCode, signal } = decodeWaitStatus(status);
+    Object.assign(record, { state: 'exited', exitCode, signal, finishedAt: Date.now() });
+    removeLayer(this.store.containerDir(record.id));
+    if (this.autoRemove) {
+      this.store.remove(record.id);
+      this.live.delete(record.id);
+    } else {
+      this.store.save(record);
+    }
+    this.emit();
+    return publicInfo(record);
+  }
+
+  /** The record with its state checked against the kernel (the owner may be another process). */
+  private current(id: string): ContainerRecord | undefined {
+    const own = this.live.get(id)?.record;
+    if (own) return own;
+    const r = this.store.load(id);
+    if (r && r.state === 'running' && processStartTime(r.pid) !== r.pidStartTime) {
+      // Its owner never recorded the end (it was killed): the process is gone all the same.
+      Object.assign(r, { state: 'exited', finishedAt: r.finishedAt ?? Date.now() });
+    }
+    return r;
+  }
+
+  private find(idOrName: string): ContainerRecord {
+    const r = this.current(idOrName) ?? this.store.ids().map((i) => this.current(i)).find((c) => c?.name === idOrName || (idOrName.length >= 4 && c?.id.startsWith(idOrName)));
+    if (!r) throw new LockerError(`no container "${idOrName}"; see locker ps for the ids`);
+    return r;
+  }
+
+  list(): ContainerInfo[] {
+    const ids = new Set([...this.store.ids(), ...this.live.keys()]);
+    return [...ids].map((id) => this.current(id)).filter((r): r is ContainerRecord => !!r).map(publicInfo).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  get(id: string): ContainerInfo | undefined {
+    try {
+      return publicInfo(this.find(id));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecHandle> {
+    const r = this.find(id);
+    if (r.state !== 'running') throw new LockerError(`container ${r.name} is not running; start a new one with locker run`);
+    return syscallLog.within(r.id, () => execInContainer(r, argv, opts));
+  }
+
+  async stop(id: string, graceMs = 3000): Promise<ContainerInfo> {
+    const r = this.find(id);
+    const own = this.live.get(r.id);
+    if (r.state === 'running') {
+      kill(r.pid, 15, 3);
+      const gone = own ? own.exited.then(() => true) : waitGone(r, graceMs);
+      const inTime = await Promise.race([gone, sleep(graceMs).then(() => false)]);
+      if (!inTime && processStartTime(r.pid) === r.pidStartTime) kill(r.pid, 9, 3);
+      if (own) return own.exited;
+      await waitGone(r, 5000);
+    }
+    return publicInfo(this.current(r.id) ?? r);
+  }
+
+  async remove(id: string, force = false): Promise<void> {
+    const r = this.find(id);
+    if (r.state === 'running') {
+      if (!force) throw new LockerError(`container ${r.name} is running; stop it first (locker stop ${r.name}) or use locker rm -f`);
+      await this.stop(r.id, 0);
+    }
+    const own = this.live.get(r.id);
+    if (own) {
+      await own.exited;
+      own.terminal?.close();
+      this.live.delete(r.id);
+    }
+    this.store.remove(r.id);
+    this.emit();
+  }
+
+  inspect(id: string): Inspection {
+    const r = this.find(id);
+    if (r.state !== 'running') throw new LockerError(`container ${r.name} has exited; only running containers can be inspected`);
+    return inspectContainer({ id: r.id, pid: r.pid });
+  }
+
+  listDir(id: string, side: 'host' | 'container', path: string): DirListing {
+    const r = this.find(id);
+    if (side === 'container' && r.state !== 'running') throw new LockerError(`container ${r.name} has exited; its filesystem is gone`);
+    return listDirectory(side, r.pid, path);
+  }
+
+  onChange(listener: (c: ContainerInfo[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(): void {
+    if (this.listeners.size === 0) return;
+    const list = this.list();
+    for (const l of this.listeners) l(list);
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitGone(r: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (processStartTime(r.pid) !== r.pidStartTime) return true;
+    await sleep(20);
+  }
+  return false;
+}
