@@ -205,3 +205,12 @@ export function runRequestProblem(req: RunRequest): string | undefined {
   }
   return undefined;
 }
+
+// Web mode's wire format over the WebSocket (Electron IPC needs none: it has channels).
+export type ClientMessage = { t: 'call'; id: number; ch: string; arg?: unknown };
+export type ServerMessage = { t: 'reply'; id: number; env: Envelope<unknown> } | { t: 'event'; ch: string; payload: unknown };
+
+/** Channel → call name, for the receiving side. */
+export function callForChannel(channel: unknown): CallName | undefined {
+  return CALL_NAMES.find((name) => Channel[name] === channel);
+}

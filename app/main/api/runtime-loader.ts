@@ -1,0 +1,9 @@
+// The real runtime, loaded on first use: importing it pulls in koffi and the native helper,
+// which transport tests with a fake runtime never need.
+import type { ContainerRuntime } from '../runtime/handles';
+
+export function loadRuntime(): ContainerRuntime {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require('../runtime/runtime') as { Runtime: new () => ContainerRuntime };
+  return new mod.Runtime();
+}
