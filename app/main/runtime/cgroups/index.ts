@@ -1,0 +1,10 @@
+// cgroup limits and gauges for containers: detect the host's hierarchies, parse --memory/--cpus/
+// --pids-limit, create `locker/<id>` cgroups, read their gauges, remove them.
+export { detect, hostLayout, parseMountinfo, SUPERVISOR_LEAF, V1_ROOTLESS_REASON } from './detect';
+export type { CgroupLayout, CgroupVersion, DetectOptions, LimitController, V1Controller } from './detect';
+export { cpuQuotaUs, formatBytes, hasLimits, parseCpus, parseLimits, parseMemory, parsePidsLimit, v1CpuQuota, v2CpuMax } from './limits';
+export type { LimitFlags, Limits } from './limits';
+export { createCgroup, listCgroups, openCgroup, sweepStale, PARENT, REMOVE_TIMEOUT_MS } from './cgroup';
+export type { Cgroup } from './cgroup';
+export type { CgroupStats } from './stats';
+export { parseProcCgroup } from './proc-cgroup';

@@ -1,0 +1,96 @@
+// User-facing resource limits (--memory, --cpus, --pids-limit): parsing, validation, and the
+// values each cgroup version wants written.
+import { availableParallelism } from 'node:os';
+
+export interface Limits {
+  /** Memory limit in bytes. */
+  memory?: number;
+  /** CPU time as a number of CPUs, e.g. 0.5 = half of one CPU. */
+  cpus?: number;
+  /** Maximum number of processes and threads. */
+  pidsLimit?: number;
+}
+
+/** Raw flag values as typed by the user (CLI strings or form fields). */
+export interface LimitFlags {
+  memory?: string | number;
+  cpus?: string | number;
+  pidsLimit?: string | number;
+}
+
+/** The CFS period used for --cpus, in microseconds (the kernel's and docker's default). */
+export const CPU_PERIOD_US = 100_000;
+/** Smallest memory limit accepted: below this even a shell cannot start. */
+export const MIN_MEMORY = 6 * 1024 * 1024;
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** "64m", "1g", "512k", "1.5g", "1048576" → bytes. Throws a one-line error naming --memory. */
+export function parseMemory(input: string | number): number {
+  const text = String(input).trim();
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?$/i.exec(text);
+  if (!m) throw new Error(`--memory ${JSON.stringify(text)}: expected a size like 64m or 1g (units b, k, m, g)`);
+  const bytes = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`--memory ${JSON.stringify(text)}: too large; use a size like 64m or 1g`);
+  if (bytes < MIN_MEMORY) throw new Error(`--memory ${JSON.stringify(text)}: the minimum is 6m; use a size like 64m or 1g`);
+  return bytes;
+}
+
+/** "0.5" → 0.5 CPUs. Between 0.01 and the number of CPUs on this machine. */
+export function parseCpus(input: string | number, ncpu = availableParallelism()): number {
+  const text = String(input).trim();
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) throw new Error(`--cpus ${JSON.stringify(text)}: expected a number of CPUs like 0.5 or 2`);
+  const cpus = Number(text);
+  if (cpus < 0.01 || cpus > ncpu) {
+    throw new Error(`--cpus ${JSON.stringify(text)}: must be between 0.01 and ${ncpu} (the CPUs on this machine)`);
+  }
+  return cpus;
+}
+
+/** "20" → 20. An integer ≥ 1. */
+export function parsePidsLimit(input: string | number): number {
+  const text = String(input).trim();
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`--pids-limit ${JSON.stringify(text)}: expected a whole number of processes, at least 1 (e.g. 100)`);
+  }
+  return n;
+}
+
+/** Parses every flag that is set; empty strings count as unset. */
+export function parseLimits(flags: LimitFlags, ncpu = availableParallelism()): Limits {
+  const set = (v: string | number | undefined): v is string | number => v !== undefined && String(v).trim() !== '';
+  const out: Limits = {};
+  if (set(flags.memory)) out.memory = parseMemory(flags.memory);
+  if (set(flags.cpus)) out.cpus = parseCpus(flags.cpus, ncpu);
+  if (set(flags.pidsLimit)) out.pidsLimit = parsePidsLimit(flags.pidsLimit);
+  return out;
+}
+
+export function hasLimits(l: Limits): boolean {
+  return l.memory !== undefined || l.cpus !== undefined || l.pidsLimit !== undefined;
+}
+
+/** CFS quota in µs per CPU_PERIOD_US for a number of CPUs (kernel minimum 1000 µs). */
+export function cpuQuotaUs(cpus: number): number {
+  return Math.max(1000, Math.round(cpus * CPU_PERIOD_US));
+}
+
+/** v2 cpu.max content: 0.5 → "50000 100000". */
+export function v2CpuMax(cpus: number): string {
+  return `${cpuQuotaUs(cpus)} ${CPU_PERIOD_US}`;
+}
+
+/** v1 cpu.cfs_quota_us / cpu.cfs_period_us values. */
+export function v1CpuQuota(cpus: number): { quotaUs: number; periodUs: number } {
+  return { quotaUs: cpuQuotaUs(cpus), periodUs: CPU_PERIOD_US };
+}
+
+/** 67108864 → "64m" (for display). */
+export function formatBytes(n: number): string {
+  for (const [u, f] of [['g', 1024 ** 3], ['m', 1024 ** 2], ['k', 1024]] as const) {
+    if (n >= f && n % f === 0) return `${n / f}${u}`;
+  }
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)}m`;
+  return `${n}`;
+}
