@@ -89,8 +89,10 @@ export const setWinsize = (fd: number, cols: number, rows: number): number =>
 /** waitpid(pid, WNOHANG): the raw wait status, or null while the process is running. */
 export function reap(pid: number): number | null {
   const status = [0];
-  const r = call('waitpid', `${pid}, [?], WNOHANG`, () => raw.waitpid(pid, status, 1) as number);
-  return r === 0 ? null : status[0];
+  const r = raw.waitpid(pid, status, 1) as number;
+  if (r === 0) return null; // still running: polls are not worth a log line each
+  call('waitpid', `${pid}, [?], WNOHANG`, () => r);
+  return status[0];
 }
 
 /** Blocking waitpid for a child that is known to be exiting; returns the raw wait status. */

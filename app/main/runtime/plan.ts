@@ -52,46 +52,51 @@ export function rootDir(layer: Layer): string {
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
-function mountRoot(p: Program, input: PlanInput, layer: Layer): void {
+/** Mounts the writable layer over its own path and enters it; the rest of the setup is relative to it. */
+function attachRoot(p: Program, layer: Layer): void {
   const root = rootDir(layer);
-  const has = (n: Namespace): boolean => input.namespaces.includes(n);
   if (layer.kind === 'overlay') {
     p.mount('overlay', root, 'overlay', 0, `lowerdir=${layer.lower},upperdir=${layer.upper},workdir=${layer.work}`);
   } else {
     p.mount(root, root, null, MS.BIND | MS.REC);
   }
-  p.mkdir(`${root}/proc`, 0o555);
-  if (has('pid')) p.mount('proc', `${root}/proc`, 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC);
-  else p.mount('/proc', `${root}/proc`, null, MS.BIND | MS.REC);
+  p.chdir(root);
+}
 
-  p.mkdir(`${root}/dev`, 0o755);
-  p.mount('tmpfs', `${root}/dev`, 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k');
+/** Fills the new root (the current directory) with /proc, /dev, /tmp and /sys, then pivots into it. */
+function populateRoot(p: Program, input: PlanInput): void {
+  const has = (n: Namespace): boolean => input.namespaces.includes(n);
+  p.mkdir('proc', 0o555);
+  if (has('pid')) p.mount('proc', 'proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC);
+  else p.mount('/proc', 'proc', null, MS.BIND | MS.REC);
+
+  p.mkdir('dev', 0o755);
+  p.mount('tmpfs', 'dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k');
   for (const d of DEVICES) {
-    p.touch(`${root}/dev/${d}`, 0o666);
-    p.mount(`/dev/${d}`, `${root}/dev/${d}`, null, MS.BIND);
+    p.touch(`dev/${d}`, 0o666);
+    p.mount(`/dev/${d}`, `dev/${d}`, null, MS.BIND);
   }
-  p.mkdir(`${root}/dev/pts`, 0o755);
-  p.mount('devpts', `${root}/dev/pts`, 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
-  p.symlink('pts/ptmx', `${root}/dev/ptmx`);
-  p.mkdir(`${root}/dev/shm`, 0o1777);
-  p.mount('shm', `${root}/dev/shm`, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k');
-  p.symlink('/proc/self/fd', `${root}/dev/fd`);
-  p.symlink('/proc/self/fd/0', `${root}/dev/stdin`);
-  p.symlink('/proc/self/fd/1', `${root}/dev/stdout`);
-  p.symlink('/proc/self/fd/2', `${root}/dev/stderr`);
+  p.mkdir('dev/pts', 0o755);
+  p.mount('devpts', 'dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
+  p.symlink('pts/ptmx', 'dev/ptmx');
+  p.mkdir('dev/shm', 0o1777);
+  p.mount('shm', 'dev/shm', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k');
+  p.symlink('/proc/self/fd', 'dev/fd');
+  p.symlink('/proc/self/fd/0', 'dev/stdin');
+  p.symlink('/proc/self/fd/1', 'dev/stdout');
+  p.symlink('/proc/self/fd/2', 'dev/stderr');
   if (input.tty) {
-    p.touch(`${root}/dev/console`, 0o620);
-    p.mount(input.tty.slavePath, `${root}/dev/console`, null, MS.BIND);
+    p.touch('dev/console', 0o620);
+    p.mount(input.tty.slavePath, 'dev/console', null, MS.BIND);
   }
-  p.mkdir(`${root}/tmp`, 0o1777);
-  p.mount('tmpfs', `${root}/tmp`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777');
-  p.mkdir(`${root}/sys`, 0o555);
-  // sysfs shows the network namespace of its mounter; without a net namespace a non-root user may not mount it.
-  if (has('net') || !input.rootless) p.mount('sysfs', `${root}/sys`, 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
-  else p.mount('/sys', `${root}/sys`, null, MS.BIND | MS.REC);
+  p.mkdir('tmp', 0o1777);
+  p.mount('tmpfs', 'tmp', 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777');
+  p.mkdir('sys', 0o555);
+  // sysfs belongs to a network namespace: inside a user namespace it may be mounted only with a net namespace of its own.
+  if (has('net') || !has('user')) p.mount('sysfs', 'sys', 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+  else p.mount('/sys', 'sys', null, MS.BIND | MS.REC);
 
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no way back.
-  p.chdir(root);
   p.pivotRoot('.', '.');
   p.umount2('.', MNT.DETACH);
   p.chdir('/');
@@ -111,15 +116,19 @@ export function buildPlan(input: PlanInput): Plan {
       uidMap = [{ inside: 0, outside: ROOTFUL_USERNS_BASE, count: 65536 }];
       gidMap = [{ inside: 0, outside: ROOTFUL_USERNS_BASE, count: 65536 }];
     }
-    // Become root of the new namespace, so files it creates belong to a mapped id.
+  }
+  if (has('mnt')) {
+    p.mount(null, '/', null, MS.REC | MS.PRIVATE);
+    if (input.layer) attachRoot(p, input.layer);
+  }
+  if (has('user')) {
+    // Become root of the new namespace only now: reaching the layer may cross directories (a 0700
+    // home) only the host identity may enter, and files made from here on must belong to mapped ids.
     p.setresgid(0);
     if (!input.rootless) p.clearGroups();
     p.setresuid(0);
   }
-  if (has('mnt')) {
-    p.mount(null, '/', null, MS.REC | MS.PRIVATE);
-    if (input.layer) mountRoot(p, input, input.layer);
-  }
+  if (has('mnt') && input.layer) populateRoot(p, input);
   if (has('uts') && input.hostname) p.sethostname(input.hostname);
   p.chdir(input.workdir);
   if (input.tty) {

@@ -1,0 +1,83 @@
+// Test helpers: run the real CLI in a throwaway data dir and compare the host before and after.
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REPO = join(__dirname, '..', '..', '..', '..');
+export const CLI = join(REPO, 'bin', 'locker');
+export const TEST_USER = 'lockertest';
+
+export interface Sandbox {
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  run(args: string[], opts?: { input?: string; timeoutMs?: number }): SpawnSyncReturns<string>;
+  cleanup(): void;
+}
+
+export function sandbox(): Sandbox {
+  const dataDir = mkdtempSync(join(tmpdir(), 'locker-test-'));
+  chmodSync(dataDir, 0o755);
+  const env = { ...process.env, LOCKER_DATA_DIR: dataDir };
+  return {
+    dataDir,
+    env,
+    run: (args, opts = {}) =>
+      spawnSync(CLI, args, { env, encoding: 'utf8', input: opts.input ?? '', timeout: opts.timeoutMs ?? 20000 }),
+    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** Starts the CLI without waiting (for stop/exec tests); output is collected. */
+export function startCli(sb: Sandbox, args: string[]) {
+  const child = spawn(CLI, args, { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, out, err })),
+  );
+  return { child, done, output: () => out };
+}
+
+export async function until<T>(probe: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** What must be the same before and after a container: mounts, hostname, our children, the data dir. */
+export interface HostState {
+  mounts: string[];
+  hostname: string;
+  children: string[];
+  containers: string[];
+}
+
+export function hostState(dataDir: string): HostState {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')).sort();
+  let containers: string[] = [];
+  try {
+    containers = readdirSync(join(dataDir, 'containers'));
+  } catch {
+    /* none yet */
+  }
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return { mounts, hostname: hostname(), children, containers };
+}
+
+export function hasTestUser(): boolean {
+  return spawnSync('id', ['-u', TEST_USER]).status === 0;
+}
+
+/** Runs the CLI as the unprivileged test user, with its own data dir. */
+export function runAsUser(dataDir: string, args: string[], timeoutMs = 20000): SpawnSyncReturns<string> {
+  return spawnSync('runuser', ['-u', TEST_USER, '--', 'env', `LOCKER_DATA_DIR=${dataDir}`, `HOME=/tmp`, CLI, ...args], {
+    encoding: 'utf8', input: '', timeout: timeoutMs, cwd: '/tmp',
+  });
+}
