@@ -71,13 +71,42 @@ export function hostState(dataDir: string): HostState {
   return { mounts, hostname: hostname(), children, containers };
 }
 
-export function hasTestUser(): boolean {
-  return spawnSync('id', ['-u', TEST_USER]).status === 0;
+/** Creates the unprivileged test user when missing (tests run as root). */
+export function ensureTestUser(): void {
+  if (spawnSync('id', ['-u', TEST_USER]).status === 0) return;
+  const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', TEST_USER], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot create the test user ${TEST_USER}: ${r.stderr}`);
+}
+
+let userCli: string | undefined;
+/**
+ * The CLI path the test user can reach. A checkout under a private home (/root) is not
+ * traversable by other users, so the runtime's files are then copied to a world-readable temp dir.
+ */
+export function cliForTestUser(): string {
+  if (userCli) return userCli;
+  ensureTestUser();
+  if (spawnSync('runuser', ['-u', TEST_USER, '--', 'test', '-r', join(REPO, 'native', 'build', 'libnsexec.so')]).status === 0) return (userCli = CLI);
+  const copy = mkdtempSync(join(tmpdir(), 'locker-rootless-'));
+  for (const part of ['bin', 'package.json', 'build/app', 'build/native', 'native/build', 'node_modules/koffi', 'node_modules/node-pty', 'node_modules/node-addon-api', 'node_modules/ws']) {
+    const r = spawnSync('cp', ['-a', '--parents', part, copy], { cwd: REPO, encoding: 'utf8' });
+    if (r.status !== 0 && !/No such file/.test(r.stderr)) throw new Error(`copying ${part}: ${r.stderr}`);
+  }
+  spawnSync('chmod', ['-R', 'a+rX', copy]);
+  process.on('exit', () => rmSync(copy, { recursive: true, force: true }));
+  return (userCli = join(copy, 'bin', 'locker'));
+}
+
+/** A data dir the test user owns. */
+export function userDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'locker-user-data-'));
+  spawnSync('chown', [TEST_USER, dir]);
+  return dir;
 }
 
 /** Runs the CLI as the unprivileged test user, with its own data dir. */
-export function runAsUser(dataDir: string, args: string[], timeoutMs = 20000): SpawnSyncReturns<string> {
-  return spawnSync('runuser', ['-u', TEST_USER, '--', 'env', `LOCKER_DATA_DIR=${dataDir}`, `HOME=/tmp`, CLI, ...args], {
-    encoding: 'utf8', input: '', timeout: timeoutMs, cwd: '/tmp',
+export function runAsUser(dataDir: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync('runuser', ['-u', TEST_USER, '--', 'env', `LOCKER_DATA_DIR=${dataDir}`, 'HOME=/tmp', cliForTestUser(), ...args], {
+    encoding: 'utf8', input: opts.input ?? '', timeout: opts.timeoutMs ?? 20000, cwd: '/tmp',
   });
 }
