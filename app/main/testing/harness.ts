@@ -88,7 +88,7 @@ export function cliForTestUser(): string {
   ensureTestUser();
   if (spawnSync('runuser', ['-u', TEST_USER, '--', 'test', '-r', join(REPO, 'native', 'build', 'libnsexec.so')]).status === 0) return (userCli = CLI);
   const copy = mkdtempSync(join(tmpdir(), 'locker-rootless-'));
-  for (const part of ['bin', 'package.json', 'build/app', 'build/native', 'native/build', 'node_modules/koffi', 'node_modules/node-pty', 'node_modules/node-addon-api', 'node_modules/ws']) {
+  for (const part of ['bin', 'package.json', 'build/app', 'build/native', 'native/build', 'node_modules/koffi', 'node_modules/@koromix', 'node_modules/node-pty', 'node_modules/node-addon-api', 'node_modules/ws']) {
     const r = spawnSync('cp', ['-a', '--parents', part, copy], { cwd: REPO, encoding: 'utf8' });
     if (r.status !== 0 && !/No such file/.test(r.stderr)) throw new Error(`copying ${part}: ${r.stderr}`);
   }
