@@ -1,0 +1,88 @@
+// The native pre-exec step, driven directly: each planned call runs in the child, in order, and a
+// failure comes back as a SyscallError naming the call, its decoded arguments and the errno.
+import assert from 'node:assert/strict';
+import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { CLONE, MS, cloneFlagNames, mountFlagNames } from './constants';
+import { SyscallError } from './errors';
+import { pipe2, reapBlocking } from './libc';
+import { Program } from './program';
+import { spawnProcess } from './spawn';
+import { syscallLog, type SyscallEntry } from './syscall-log';
+
+function runCapture(flags: number, build: (p: Program, outFd: number) => Program): { out: string; status: number } {
+  const [r, w] = pipe2(0o2000000);
+  const program = build(new Program(), w);
+  const s = spawnProcess({ flags, program });
+  closeSync(w);
+  const out = readFileSync(r, 'utf8');
+  closeSync(r);
+  return { out, status: reapBlocking(s.pid) };
+}
+
+describe('native step', () => {
+  test('decodes flags by name', () => {
+    assert.equal(cloneFlagNames(CLONE.NEWPID | CLONE.NEWUTS), 'CLONE_NEWUTS|CLONE_NEWPID');
+    assert.equal(mountFlagNames(MS.REC | MS.PRIVATE | 0x20000000), 'MS_REC|MS_PRIVATE|0x20000000');
+  });
+
+  test('runs the program in new namespaces and execs', () => {
+    const { out, status } = runCapture(CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWNS, (p, w) =>
+      p.mount(null, '/', null, MS.REC | MS.PRIVATE).sethostname('native-test').dup2(w, 1)
+        .execve('/bin/sh', ['sh', '-c', 'echo $$ $(hostname) $(readlink /proc/self/ns/uts)'], []));
+    assert.equal(status, 0);
+    const [pid, host, uts] = out.trim().split(' ');
+    assert.equal(pid, '1');
+    assert.equal(host, 'native-test');
+    assert.notEqual(uts, readlinkSync('/proc/self/ns/uts'));
+  });
+
+  test('a user namespace waits for the maps the parent writes', () => {
+    const [r, w] = pipe2(0o2000000);
+    const s = spawnProcess({
+      flags: CLONE.NEWUSER,
+      program: new Program().dup2(w, 1).execve('/bin/sh', ['sh', '-c', 'cat /proc/self/uid_map; id -u'], []),
+      beforeContinue: (pid) => writeFileSync(`/proc/${pid}/uid_map`, '0 4242 1\n'),
+    });
+    closeSync(w);
+    const out = readFileSync(r, 'utf8');
+    closeSync(r);
+    reapBlocking(s.pid);
+    assert.deepEqual(out.trim().split(/\s+/), ['0', '4242', '1', '65534'], 'host root is not mapped: it shows as the overflow uid');
+  });
+
+  test('a failing step throws with the call named and nothing half-made', () => {
+    const log: SyscallEntry[] = [];
+    const stop = syscallLog.subscribe((e) => log.push(e));
+    try {
+      assert.throws(
+        () => spawnProcess({ flags: CLONE.NEWUTS, program: new Program().sethostname('x'.repeat(65)).execve('/bin/true', ['true'], []) }),
+        (e: unknown) => e instanceof SyscallError && e.code === 'EINVAL' && e.message === `sethostname("${'x'.repeat(65)}", 65) failed: EINVAL (Invalid argument)`,
+      );
+    } finally {
+      stop();
+    }
+    const child = log.filter((e) => e.where === 'child');
+    assert.equal(child.at(-1)?.name, 'sethostname');
+    assert.equal(child.at(-1)?.errno, 'EINVAL');
+    assert.ok(log.some((e) => e.name === 'clone' && e.args === 'CLONE_NEWUTS|SIGCHLD'));
+    assert.ok(log.some((e) => e.name === 'waitpid'), 'the failed child was reaped');
+  });
+
+  test('a failing execve is reported too', () => {
+    assert.throws(() => spawnProcess({ flags: 0, program: new Program().execve('/no/such/binary', ['x'], []) }), /execve\("\/no\/such\/binary", \["x"\], \[0 vars\]\) failed: ENOENT/);
+  });
+
+  test('fork after setns: the grandchild runs in the joined PID namespace', async () => {
+    const holder = spawnProcess({ flags: CLONE.NEWPID, program: new Program().execve('/bin/sleep', ['sleep', '5'], []) });
+    try {
+      const fd = openSync(`/proc/${holder.pid}/ns/pid`, 'r');
+      const { out } = runCapture(0, (p, w) => p.setns(fd, CLONE.NEWPID).fork().dup2(w, 1).execve('/bin/sh', ['sh', '-c', 'echo $$'], []));
+      closeSync(fd);
+      assert.equal(out.trim(), '2', 'PID 2: the holder is PID 1 of that namespace');
+    } finally {
+      process.kill(holder.pid, 'SIGKILL');
+      reapBlocking(holder.pid);
+    }
+  });
+});
