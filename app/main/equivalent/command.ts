@@ -1,0 +1,100 @@
+// `locker equivalent [run options] -- CMD`: the same launch as an unshare command line, a runc
+// config.json and the closest docker run, for copying.
+import { lstatSync } from 'node:fs';
+import { hostname as hostHostname } from 'node:os';
+import { join } from 'node:path';
+import { getgid, getuid } from '../../../native/libc';
+import { dataDir, imagesDir } from '../runtime/data-dir';
+import { resolveRootfs } from '../runtime/rootfs/resolve';
+import { validateSpec, type ValidSpec } from '../runtime/spec';
+import { RUN_OPTIONS, specFromArgs } from '../cli/run';
+import { shellQuote, equivalents, type EquivalentInput, type Equivalents } from './equivalent';
+
+export const EQUIVALENT_HELP = `Usage: locker equivalent [RUN OPTIONS] [--json] [--] COMMAND [ARG...]
+
+Print what \`locker run\` with the same options would be as
+  1. an unshare(1) command line (util-linux),
+  2. a runc/OCI config.json,
+  3. the closest docker run.
+Takes every locker run option (locker run --help). --json prints the three as one JSON object.
+`;
+
+function isDir(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves what a launch needs beyond the spec, as `locker run` would: the rootfs directory (the
+ * default one is built, a tarball imported), the hostname and the working directory.
+ */
+export function equivalentInput(v: ValidSpec, rootless: boolean, root = dataDir()): EquivalentInput {
+  const mnt = v.namespaces.includes('mnt');
+  let rootfs = '/';
+  let dockerImage = 'busybox';
+  let workdir = v.workdir ?? (mnt ? '/' : process.cwd());
+  if (mnt) {
+    const r = resolveRootfs(imagesDir(root), v.rootfs, rootless);
+    rootfs = r.dir;
+    if (v.workdir === undefined && isDir(join(rootfs, 'root'))) workdir = '/root';
+    if (v.rootfs !== undefined) {
+      // docker import takes a tarball; a directory is tarred on the fly.
+      dockerImage = isDir(r.label) ? `"$(tar -C ${shellQuote(r.label)} -c . | docker import -)"` : `"$(docker import ${shellQuote(r.label)})"`;
+    }
+  }
+  // locker names the host after the container id; a readable stand-in, since no container exists yet.
+  const hostname = v.namespaces.includes('uts') ? (v.hostname ?? v.name ?? 'locker') : hostHostname();
+  return { spec: v, rootfs, rootless, hostname, uid: getuid(), gid: getgid(), workdir, dockerImage };
+}
+
+export function formatEquivalents(e: Equivalents): string {
+  const out = [
+    '# unshare (util-linux)',
+    e.unshare,
+    '',
+    '# runc: config.json (runc run --bundle DIR NAME)',
+    JSON.stringify(e.ociConfig, null, 2),
+    '',
+    '# docker (closest)',
+    e.docker,
+  ];
+  if (e.notes.length) out.push('', '# notes', ...e.notes.map((n) => `- ${n}`));
+  return out.join('\n') + '\n';
+}
+
+/** Removes --json from the options (not from the command after them). */
+export function takeJsonFlag(argv: string[]): { json: boolean; rest: string[] } {
+  let json = false;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--' || !a.startsWith('-') || a === '-') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--json') {
+      json = true;
+      continue;
+    }
+    rest.push(a);
+    const name = a.replace(/^--?/, '');
+    if (!a.includes('=') && RUN_OPTIONS.some((o) => o.value && o.names.includes(name)) && i + 1 < argv.length) rest.push(argv[++i]);
+  }
+  return { json, rest };
+}
+
+export async function equivalentCommand(argv: string[]): Promise<number> {
+  const { json, rest } = takeJsonFlag(argv);
+  const rootless = getuid() !== 0;
+  const { spec, help } = specFromArgs(rest, rootless, !!process.stdin.isTTY);
+  if (help) {
+    process.stdout.write(EQUIVALENT_HELP);
+    return 0;
+  }
+  const e = equivalents(equivalentInput(validateSpec(spec, rootless), rootless));
+  process.stdout.write(json ? JSON.stringify(e, null, 2) + '\n' : formatEquivalents(e));
+  return 0;
+}
