@@ -67,6 +67,7 @@ export function hardenContents(contents: WebContents, allowedUrl: string): void 
 export function trustedSender(event: IpcMainInvokeEvent, win: BrowserWindow | null, allowedUrl: string): boolean {
   const frame = event.senderFrame;
   if (!frame || !win || win.isDestroyed()) return false;
-  if (event.sender !== win.webContents || frame !== win.webContents.mainFrame) return false;
+  // our window's top frame only: an iframe (parent set) never gets the API, whatever its URL
+  if (event.sender !== win.webContents || frame.parent !== null) return false;
   return stripped(frame.url) === allowedUrl;
 }
