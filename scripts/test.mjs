@@ -1,5 +1,6 @@
-// Runs every compiled *.test.js under build/ with node's test runner (the unit and kernel tests),
-// then the Playwright end-to-end suite when LOCKER_E2E is not "0".
+// `npm test`: every compiled *.test.js under build/ with Node's test runner (unit and kernel tests),
+// then the Playwright end-to-end suite (web mode in Debian's chromium; Electron where its binary exists).
+// Arguments filter the unit test files by path and skip the e2e suite.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,3 +18,7 @@ const only = process.argv.slice(2);
 const files = find('build').filter((f) => !f.startsWith(join('build', 'e2e')) && (only.length === 0 || only.some((o) => f.includes(o))));
 const unit = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files], { stdio: 'inherit' });
 if (unit.status !== 0) process.exit(unit.status ?? 1);
+if (only.length > 0 || process.env.LOCKER_E2E === '0') process.exit(0);
+
+const e2e = spawnSync('npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts'], { stdio: 'inherit' });
+process.exit(e2e.status ?? 1);

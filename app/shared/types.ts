@@ -31,6 +31,30 @@ export interface RunSpec {
   tty?: boolean;
   cols?: number;
   rows?: number;
+  /** cgroup limits, as typed: memory like 64m, cpus like 0.5, pidsLimit like 50. */
+  memory?: string | number;
+  cpus?: string | number;
+  pidsLimit?: string | number;
+}
+
+/** Limits in effect: memory in bytes, cpus as a number of CPUs. */
+export interface ResourceLimits {
+  memory?: number;
+  cpus?: number;
+  pidsLimit?: number;
+}
+
+/** Live cgroup gauges; null = not available (or, for *Max, no limit). */
+export interface ResourceStats {
+  pidsCurrent: number | null;
+  pidsMax: number | null;
+  pidsRejected: number | null;
+  memoryCurrent: number | null;
+  memoryMax: number | null;
+  memoryEvents: { oom: number | null; oomKill: number | null; max: number | null };
+  cpuUsageUsec: number | null;
+  nrThrottled: number | null;
+  throttledUsec: number | null;
 }
 
 export type ContainerState = 'running' | 'exited';
@@ -54,6 +78,10 @@ export interface ContainerInfo {
   exitCode?: number;
   /** signal name when killed by a signal, e.g. SIGKILL */
   signal?: string;
+  /** cgroup limits, when any were set */
+  limits?: ResourceLimits;
+  /** set when the kernel's OOM killer ended a process of the container */
+  oomKilled?: boolean;
 }
 
 export interface ProcessEntry {
@@ -98,6 +126,8 @@ export interface Inspection {
   uidMap: string;
   gidMap: string;
   mounts: MountEntry[];
+  /** cgroup gauges, when the container has limits */
+  resources?: { paths: string[]; limits: ResourceLimits; stats: ResourceStats };
 }
 
 export type FileType = 'dir' | 'file' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket' | 'unknown';

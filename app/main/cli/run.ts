@@ -19,6 +19,9 @@ export const RUN_OPTIONS: OptionSpec[] = [
   { names: ['tty', 't'], value: false },
   { names: ['no-tty'], value: false },
   { names: ['interactive', 'i'], value: false },
+  { names: ['memory', 'm'], value: true },
+  { names: ['cpus'], value: true },
+  { names: ['pids-limit'], value: true },
   { names: ['keep'], value: false },
   { names: ['trace'], value: false },
   { names: ['help'], value: false },
@@ -43,6 +46,7 @@ export function specFromArgs(argv: string[], rootless: boolean, stdinIsTty: bool
     command: p.rest, hostname: one(p, 'hostname'), name: one(p, 'name'), env: p.options.get('env'),
     workdir: one(p, 'workdir'), rootfs: one(p, 'rootfs'), namespaces, tty,
     cols: process.stdout.columns, rows: process.stdout.rows,
+    memory: one(p, 'memory'), cpus: one(p, 'cpus'), pidsLimit: one(p, 'pids-limit'),
   };
   return { spec, keep: flag(p, 'keep'), trace: flag(p, 'trace'), help: flag(p, 'help') };
 }
@@ -79,6 +83,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (handle.terminal) attach(handle);
   else forward('SIGINT', 2);
   const info = await handle.exited;
+  if (info.oomKilled) process.stderr.write(`locker: the container hit its memory limit and the kernel's OOM killer ended a process\n`);
   if (handle.terminal) {
     await new Promise((r) => setTimeout(r, 30)); // let the last pty bytes arrive
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
@@ -101,6 +106,9 @@ Options:
   --ns LIST           exactly these namespaces: pid,uts,mnt,user,ipc,net,cgroup
   --no-ns LIST        all default namespaces but these
   -t, --tty / --no-tty  give the container a terminal (default: when stdin is one)
+  -m, --memory SIZE   memory limit, e.g. 64m (cgroup v1 or v2)
+  --cpus N            CPU time limit in CPUs, e.g. 0.5
+  --pids-limit N      at most N processes
   --keep              keep the container's record after it exits (locker ps shows its status)
   --trace             print every syscall the runtime makes to stderr
 `;

@@ -22,6 +22,7 @@ import { openPty } from './terminal';
 import { assertUserNamespaces, explainCloneFailure } from './userns';
 import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer } from './exec';
+import { createCgroup, hasLimits, openCgroup, type Cgroup } from './cgroups';
 import { inspectContainer, listDirectory } from './inspect';
 
 export interface RuntimeOptions {
@@ -32,6 +33,7 @@ export interface RuntimeOptions {
 
 interface Live {
   record: ContainerRecord;
+  cgroup?: Cgroup;
   terminal?: TerminalHandle;
   exited: Promise<ContainerInfo>;
 }
@@ -84,8 +86,17 @@ export class Runtime implements ContainerRuntime {
     let workdir = v.workdir ?? (v.namespaces.includes('mnt') ? '/' : process.cwd());
     const env = defaultEnv(v, hostname);
     const dir = this.store.create(id);
-    const pty = v.tty ? openPty(v.cols, v.rows) : undefined;
+    let cgroup: Cgroup | undefined;
+    let pty: ReturnType<typeof openPty> | undefined;
     try {
+      if (hasLimits(v.limits)) {
+        try {
+          cgroup = createCgroup(id, v.limits);
+        } catch (e) {
+          throw new LockerError((e as Error).message);
+        }
+      }
+      pty = v.tty ? openPty(v.cols, v.rows) : undefined;
       let layer: Layer | undefined;
       let rootfsLabel = 'host /';
       let executable: string;
@@ -106,39 +117,43 @@ export class Runtime implements ContainerRuntime {
       };
       let spawned;
       try {
-        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v));
+        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v, cgroup));
       } catch (e) {
         if (!(e instanceof SyscallError && e.syscall === 'mount' && e.args.startsWith('"overlay"') && layer?.kind === 'overlay')) throw e;
         // overlayfs refused here (old kernel, odd filesystem): fall back to a private copy.
         removeLayer(dir);
         input.layer = copyLayer(dir, layer.lower);
-        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v));
+        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v, cgroup));
       }
       pty?.releaseSlave();
       const record: ContainerRecord = {
         id, name, command: v.command, hostname, state: 'running', pid: spawned.pid, namespaces: v.namespaces, rootfs: rootfsLabel,
-        rootless: this.rootless, tty: v.tty, createdAt: Date.now(), pidStartTime: processStartTime(spawned.pid) ?? '', ownerPid: process.pid, env,
+        rootless: this.rootless, tty: v.tty, createdAt: Date.now(), limits: cgroup ? v.limits : undefined, pidStartTime: processStartTime(spawned.pid) ?? '', ownerPid: process.pid, env,
         workdir: input.workdir,
       };
       this.store.save(record);
-      const exited = waitForExit(spawned.pid).then((status) => this.finish(record, status));
-      this.live.set(id, { record, terminal: pty?.handle, exited });
+      const exited = waitForExit(spawned.pid).then((status) => this.finish(record, status, cgroup));
+      this.live.set(id, { record, terminal: pty?.handle, exited, cgroup });
       this.emit();
       return { info: publicInfo(record), terminal: pty?.handle, exited };
     } catch (e) {
       pty?.handle.close();
       this.store.remove(id);
+      if (cgroup) void cgroup.remove();
       throw e;
     }
   }
 
-  private launch(plan: Plan, v: ValidSpec): { pid: number } {
+  private launch(plan: Plan, v: ValidSpec, cgroup?: Cgroup): { pid: number } {
+    // The child waits on a pipe until it is in its cgroup and has its id maps: nothing runs unlimited or unmapped.
+    const beforeContinue = plan.uidMap || cgroup
+      ? (pid: number): void => {
+          if (cgroup) cgroup.addProcess(pid);
+          if (plan.uidMap) this.writeIdMaps(pid, plan);
+        }
+      : undefined;
     try {
-      return spawnProcess({
-        flags: plan.flags,
-        program: plan.program,
-        beforeContinue: plan.uidMap ? (pid) => this.writeIdMaps(pid, plan) : undefined,
-      });
+      return spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue });
     } catch (e) {
       if (e instanceof SyscallError && e.syscall === 'clone') {
         const why = explainCloneFailure(e.code, this.rootless, v.namespaces.includes('user'));
@@ -161,9 +176,11 @@ export class Runtime implements ContainerRuntime {
     write('gid_map', formatIdMap(plan.gidMap!));
   }
 
-  private finish(record: ContainerRecord, status: number): ContainerInfo {
+  private async finish(record: ContainerRecord, status: number, cgroup?: Cgroup): Promise<ContainerInfo> {
     const { exitCode, signal } = decodeWaitStatus(status);
-    Object.assign(record, { state: 'exited', exitCode, signal, finishedAt: Date.now() });
+    const oomKilled = cgroup ? (cgroup.stats().memoryEvents.oomKill ?? 0) > 0 : undefined;
+    Object.assign(record, { state: 'exited', exitCode, signal, finishedAt: Date.now(), oomKilled });
+    if (cgroup) await cgroup.remove();
     removeLayer(this.store.containerDir(record.id));
     if (this.autoRemove) {
       this.store.remove(record.id);
@@ -245,7 +262,10 @@ export class Runtime implements ContainerRuntime {
   inspect(id: string): Inspection {
     const r = this.find(id);
     if (r.state !== 'running') throw new LockerError(`container ${r.name} has exited; only running containers can be inspected`);
-    return inspectContainer({ id: r.id, pid: r.pid });
+    const inspection = inspectContainer({ id: r.id, pid: r.pid });
+    const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
+    if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
+    return inspection;
   }
 
   listDir(id: string, side: 'host' | 'container', path: string): DirListing {

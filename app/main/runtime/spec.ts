@@ -1,5 +1,6 @@
 // Validates a RunSpec before anything is created, so bad input costs nothing and leaves nothing behind.
 import { NAMESPACES, type Namespace, type RunSpec } from '../../shared/types';
+import { parseLimits, type Limits } from './cgroups';
 import { LockerError } from './errors';
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -45,6 +46,7 @@ export interface ValidSpec {
   tty: boolean;
   cols: number;
   rows: number;
+  limits: Limits;
 }
 
 /** Checks every field; throws LockerError with one line naming the problem and the fix. */
@@ -85,6 +87,12 @@ export function validateSpec(spec: RunSpec, rootless: boolean): ValidSpec {
     if (spec.rootfs === '') throw new LockerError('--rootfs is empty; give a directory or a .tar/.tar.gz, or omit it for the default rootfs');
     if (!namespaces.includes('mnt')) throw new LockerError('--rootfs needs the mnt namespace (pivot_root happens in it); add mnt to --ns');
   }
+  let limits: Limits;
+  try {
+    limits = parseLimits({ memory: spec.memory, cpus: spec.cpus, pidsLimit: spec.pidsLimit });
+  } catch (e) {
+    throw new LockerError((e as Error).message);
+  }
   const size = (v: number | undefined, d: number): number => (Number.isInteger(v) && v! > 0 && v! < 10000 ? v! : d);
   return {
     command: spec.command,
@@ -97,5 +105,6 @@ export function validateSpec(spec: RunSpec, rootless: boolean): ValidSpec {
     tty: spec.tty === true,
     cols: size(spec.cols, 80),
     rows: size(spec.rows, 24),
+    limits,
   };
 }
