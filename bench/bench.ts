@@ -1,0 +1,279 @@
+// `npm run bench`: launch latency of Locker next to util-linux unshare, bubblewrap and runc on the
+// same rootfs; inspection time with 1000+ host processes; the runtime's RSS; pty throughput.
+// Prints a table, then one line of JSON (the last line). Run as root; --smoke for CI.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { equivalents } from '../app/main/equivalent/equivalent';
+import { imagesDir } from '../app/main/runtime/data-dir';
+import { inspectContainer } from '../app/main/runtime/inspect';
+import { defaultRootfs } from '../app/main/runtime/rootfs/default-rootfs';
+import { Runtime } from '../app/main/runtime/runtime';
+import { validateSpec } from '../app/main/runtime/spec';
+
+const REPO = join(__dirname, '..', '..');
+const CLI = join(REPO, 'bin', 'locker');
+
+interface Options { runs: number; smoke: boolean; inspectRuns: number; ptyBytes: number; hostProcesses: number }
+
+function parseOptions(argv: string[]): Options {
+  const smoke = argv.includes('--smoke');
+  const i = argv.indexOf('--runs');
+  const runs = i >= 0 ? Number(argv[i + 1]) : smoke ? 5 : 30;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs "${argv[i + 1]}" is not a positive integer; e.g. --runs 30`);
+  return { runs, smoke, inspectRuns: smoke ? 5 : 30, ptyBytes: smoke ? 5_000_000 : 50_000_000, hostProcesses: 1000 };
+}
+
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
+
+interface Series { p50: number; p95: number; samples: number[] }
+const series = (samples: number[]): Series => ({ p50: round(percentile(samples, 50)), p95: round(percentile(samples, 95)), samples });
+
+/** Spawns cmd and resolves with ms from the spawn call to the first stdout byte; rejects on a non-zero exit. */
+function timeFirstByte(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = nowMs();
+    let first: number | undefined;
+    let err = '';
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', () => (first ??= nowMs() - t0));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 || first === undefined) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim()}`));
+      else resolve(first);
+    });
+  });
+}
+
+/** Locker in this process: from run() to the first byte on the container's pty. */
+async function lockerFirstByte(rt: Runtime): Promise<number> {
+  const t0 = nowMs();
+  const h = await rt.run({ command: ['/bin/echo', 'hi'], tty: true });
+  const term = h.terminal!;
+  const first = await new Promise<number>((resolve) => {
+    const off = term.onData(() => {
+      off();
+      resolve(nowMs() - t0);
+    });
+  });
+  await h.exited;
+  term.close();
+  return first;
+}
+
+interface Launchers { name: string; once: () => Promise<number> }
+
+async function measureLaunch(opts: Options, data: string, rootfs: string): Promise<Record<string, Series>> {
+  const rt = new Runtime({ autoRemove: true, dataDir: data });
+  const bundle = join(data, 'runc-bundle');
+  const state = join(data, 'runc-state');
+  spawnSync('mkdir', ['-p', bundle]);
+  const cp = spawnSync('cp', ['-a', rootfs, join(bundle, 'rootfs')], { encoding: 'utf8' });
+  if (cp.status !== 0) throw new Error(`copying the rootfs for runc: ${cp.stderr}`);
+  const spec = validateSpec({ command: ['/bin/echo', 'hi'], hostname: 'bench', tty: false }, false);
+  const config = equivalents({ spec, rootfs: join(bundle, 'rootfs'), rootless: false, hostname: 'bench', uid: 0, gid: 0, workdir: '/' }).ociConfig;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  let runcN = 0;
+  const launchers: Launchers[] = [
+    { name: 'locker', once: () => lockerFirstByte(rt) },
+    { name: 'cli', once: () => timeFirstByte(CLI, ['run', '--no-tty', '--', '/bin/echo', 'hi'], { ...process.env, LOCKER_DATA_DIR: data }) },
+    { name: 'unshare', once: () => timeFirstByte('unshare', ['--pid', '--fork', '--mount-proc', '--uts', '--mount', '--ipc', '--net', '--cgroup', `--root=${rootfs}`, '/bin/echo', 'hi']) },
+    { name: 'bwrap', once: () => timeFirstByte('bwrap', ['--unshare-all', '--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '/bin/echo', 'hi']) },
+    { name: 'runc', once: () => timeFirstByte('runc', ['--root', state, 'run', '--bundle', bundle, `locker-bench-${process.pid}-${runcN++}`]) },
+  ];
+  const samples: Record<string, number[]> = Object.fromEntries(launchers.map((l) => [l.name, []]));
+  try {
+    for (const l of launchers) await l.once(); // warm caches (page cache, the default rootfs)
+    // Round-robin, so drift on the machine hits every launcher alike.
+    for (let i = 0; i < opts.runs; i++) for (const l of launchers) samples[l.name].push(await l.once());
+  } finally {
+    // runc run removes its containers on exit; delete any that a failure left behind.
+    const ids = spawnSync('runc', ['--root', state, 'list', '-q'], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+    for (const id of ids) spawnSync('runc', ['--root', state, 'delete', '--force', id]);
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, series(v)]));
+}
+
+/** inspectContainer on a running container while the host has `count` extra processes. */
+async function measureInspect(opts: Options, data: string): Promise<Series & { hostProcesses: number }> {
+  const sleepers: ReturnType<typeof spawn>[] = [];
+  const killAll = (): void => {
+    for (const s of sleepers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  const rt = new Runtime({ autoRemove: true, dataDir: data });
+  let h: Awaited<ReturnType<Runtime['run']>> | undefined;
+  try {
+    for (let i = 0; i < opts.hostProcesses; i++) sleepers.push(spawn('sleep', ['600'], { stdio: 'ignore' }));
+    await Promise.all(sleepers.map((s) => new Promise((r) => s.once('spawn', r))));
+    h = await rt.run({ command: ['/bin/sleep', '600'], tty: true });
+    const hostProcesses = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
+    inspectContainer({ id: h.info.id, pid: h.info.pid }); // warm
+    const times: number[] = [];
+    for (let i = 0; i < opts.inspectRuns; i++) {
+      const t0 = nowMs();
+      const ins = inspectContainer({ id: h.info.id, pid: h.info.pid });
+      times.push(nowMs() - t0);
+      if (ins.hostProcesses.length < opts.hostProcesses) throw new Error(`inspection saw ${ins.hostProcesses.length} host processes`);
+    }
+    return { ...series(times), hostProcesses };
+  } finally {
+    killAll();
+    await Promise.all(sleepers.map((s) => (s.exitCode !== null || s.signalCode !== null ? undefined : new Promise((r) => s.once('exit', r)))));
+    process.removeListener('exit', killAll);
+    if (h) {
+      await rt.stop(h.info.id, 0);
+      h.terminal?.close();
+    }
+  }
+}
+
+/** Child mode: the runtime's RSS idle and with 10 running containers (each with a pty, as the app runs them). */
+async function rssChild(data: string): Promise<void> {
+  const rt = new Runtime({ autoRemove: true, dataDir: data });
+  rt.list();
+  await sleep(200);
+  const idle = process.memoryUsage().rss;
+  const handles = [];
+  try {
+    for (let i = 0; i < 10; i++) handles.push(await rt.run({ command: ['/bin/sleep', '600'], tty: true }));
+    await sleep(300);
+    const busy = process.memoryUsage().rss;
+    process.stdout.write(JSON.stringify({ idle, busy, containers: rt.list().filter((c) => c.state === 'running').length }) + '\n');
+  } finally {
+    for (const h of handles) {
+      await rt.stop(h.info.id, 0);
+      h.terminal?.close();
+    }
+  }
+}
+
+function measureRss(data: string): { idleMb: number; tenMb: number } {
+  const r = spawnSync(process.execPath, [__filename, '--rss-child', data], { encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`RSS child failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { idle: number; busy: number; containers: number };
+  if (out.containers !== 10) throw new Error(`RSS child ran ${out.containers} containers, not 10`);
+  return { idleMb: round(out.idle / 2 ** 20, 1), tenMb: round(out.busy / 2 ** 20, 1) };
+}
+
+/** Bytes per second read from a TerminalHandle while the container writes `bytes` bytes of `yes`. */
+async function measurePty(opts: Options, data: string): Promise<{ bytesPerS: number; bytesRead: number; seconds: number }> {
+  const rt = new Runtime({ autoRemove: true, dataDir: data });
+  const h = await rt.run({ command: ['/bin/sh', '-c', `yes | head -c ${opts.ptyBytes}`], tty: true });
+  const term = h.terminal!;
+  let bytesRead = 0;
+  let first = 0;
+  let last = 0;
+  term.onData((d) => {
+    if (!first) first = nowMs();
+    bytesRead += d.length;
+    last = nowMs();
+  });
+  await h.exited;
+  // The pty may still hold the tail: read until it is quiet.
+  for (let seen = -1; seen !== bytesRead; ) {
+    seen = bytesRead;
+    await sleep(50);
+  }
+  term.close();
+  // The pty turns each "y\n" into "y\r\n" (onlcr): more bytes arrive than the container wrote.
+  if (bytesRead < opts.ptyBytes) throw new Error(`read ${bytesRead} of ${opts.ptyBytes} bytes from the pty`);
+  const seconds = (last - first) / 1000;
+  return { bytesPerS: Math.round(bytesRead / seconds), bytesRead, seconds: round(seconds, 3) };
+}
+
+/**
+ * TODO(web-mode): pty throughput through web mode (WebSocket to a browser client) belongs here once
+ * web mode can be driven headless from the bench. Until then it reports null, never a made-up number.
+ */
+async function measureWebPtyThroughput(): Promise<number | null> {
+  return null;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--rss-child') {
+    await rssChild(argv[1]);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: run as root (unshare, bwrap and runc are compared rootful)\n');
+    return 2;
+  }
+  const opts = parseOptions(argv);
+  const data = mkdtempSync(join(tmpdir(), 'locker-bench-'));
+  chmodSync(data, 0o755);
+  try {
+    const rootfs = defaultRootfs(imagesDir(data));
+    process.stderr.write(`bench: launch latency, ${opts.runs} runs each…\n`);
+    const launch = await measureLaunch(opts, data, rootfs);
+    process.stderr.write(`bench: inspection with ${opts.hostProcesses} extra host processes…\n`);
+    const inspect = await measureInspect(opts, data);
+    process.stderr.write('bench: RSS…\n');
+    const rss = measureRss(data);
+    process.stderr.write(`bench: pty throughput, ${opts.ptyBytes} bytes…\n`);
+    const pty = await measurePty(opts, data);
+    const web = await measureWebPtyThroughput();
+
+    const ratio = (a: number, b: number): number => round(a / b, 2);
+    const L = launch.locker;
+    const rows = [['MEASURE', 'P50', 'P95', 'NOTE']];
+    const row = (name: string, s: Series, note: string): void => void rows.push([name, `${s.p50} ms`, `${s.p95} ms`, note]);
+    row('launch: locker (in-process)', L, 'Runtime.run() → first pty byte of /bin/echo hi');
+    row('launch: locker CLI', launch.cli, `spawn bin/locker run → first stdout byte (×${ratio(launch.cli.p50, launch.runc.p50)} runc)`);
+    row('launch: unshare', launch.unshare, `util-linux, --root chroot (locker ×${ratio(L.p50, launch.unshare.p50)})`);
+    row('launch: bwrap', launch.bwrap, `--unshare-all --bind ROOTFS / (locker ×${ratio(L.p50, launch.bwrap.p50)})`);
+    row('launch: runc', launch.runc, `runc run, same rootfs (locker ×${ratio(L.p50, launch.runc.p50)})`);
+    row('inspect snapshot', inspect, `inspectContainer with ${inspect.hostProcesses} host processes`);
+    rows.push(['RSS idle', `${rss.idleMb} MB`, '', 'runtime process, no containers']);
+    rows.push(['RSS 10 containers', `${rss.tenMb} MB`, '', '10 running containers with ptys']);
+    rows.push(['pty throughput', `${round(pty.bytesPerS / 1e6, 1)} MB/s`, '', `${pty.bytesRead} bytes in ${pty.seconds} s from TerminalHandle`]);
+    rows.push(['pty throughput (web)', web === null ? 'n/a' : `${round(web / 1e6, 1)} MB/s`, '', 'TODO(web-mode): not measured yet']);
+    process.stdout.write(`Locker bench (${opts.smoke ? 'smoke, ' : ''}${opts.runs} runs; unshare/bwrap/runc/CLI include spawning them from Node)\n`);
+    process.stdout.write(table(rows));
+    const json = {
+      runs: opts.runs,
+      smoke: opts.smoke,
+      launch_p50_ms: L.p50, launch_p95_ms: L.p95,
+      cli_p50_ms: launch.cli.p50, cli_p95_ms: launch.cli.p95,
+      unshare_p50_ms: launch.unshare.p50, unshare_p95_ms: launch.unshare.p95,
+      bwrap_p50_ms: launch.bwrap.p50, bwrap_p95_ms: launch.bwrap.p95,
+      runc_p50_ms: launch.runc.p50, runc_p95_ms: launch.runc.p95,
+      ratio_vs_runc: ratio(L.p50, launch.runc.p50),
+      ratio_vs_bwrap: ratio(L.p50, launch.bwrap.p50),
+      ratio_vs_unshare: ratio(L.p50, launch.unshare.p50),
+      cli_ratio_vs_runc: ratio(launch.cli.p50, launch.runc.p50),
+      inspect_p50_ms: inspect.p50, inspect_p95_ms: inspect.p95, inspect_host_processes: inspect.hostProcesses,
+      rss_idle_mb: rss.idleMb, rss_10_containers_mb: rss.tenMb,
+      pty_bytes_per_s: pty.bytesPerS, pty_bytes_read: pty.bytesRead,
+      web_pty_bytes_per_s: web,
+    };
+    process.stdout.write(JSON.stringify(json) + '\n');
+    return 0;
+  } finally {
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`bench: ${e.stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
+}
