@@ -98,9 +98,7 @@ async function ui(argv: string[]): Promise<number> {
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new LockerError(`--port "${one(p, 'port')}" is not a port number; e.g. --port 8080`);
   // Loaded lazily: the rest of the CLI must not pay for the web server's start-up.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startWeb } = require('../web/start') as {
-    startWeb(opts: { port?: number; host?: string }): Promise<{ url: string; close(): Promise<void> }>;
-  };
+  const { startWeb } = require('../web/start') as typeof import('../web/start');
   const server = await startWeb({ port, host: one(p, 'host') });
   process.stdout.write(`Locker web UI: ${server.url}\n`);
   await new Promise<void>((resolve) => {
