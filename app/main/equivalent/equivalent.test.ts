@@ -129,6 +129,14 @@ describe('equivalents follow the spec', () => {
     assert.deepEqual(c.mounts.find((m) => m.destination === '/proc'), { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind'] });
   });
 
+  test('limits become linux.resources and docker flags', () => {
+    const spec = validateSpec({ command: ['sh'], memory: '64m', cpus: '0.5', pidsLimit: '20' }, false);
+    const e = equivalents({ ...input({}), spec });
+    assert.deepEqual(e.ociConfig.linux.resources, { memory: { limit: 67108864 }, cpu: { quota: 50000, period: 100000 }, pids: { limit: 20 } });
+    assert.ok(e.docker.includes('--memory=67108864b --cpus=0.5 --pids-limit=20'), e.docker);
+    assert.ok(e.notes.some((n) => n.startsWith('unshare: no resource limits')));
+  });
+
   test('a tty becomes terminal: true and docker -it', () => {
     const e = equivalents(input({ tty: true }));
     assert.equal(e.ociConfig.process.terminal, true);
@@ -167,6 +175,23 @@ describe('the equivalents run and isolate like locker run', () => {
     const r = runRunc(e.ociConfig, rootfs);
     assert.equal(r.status, 0, r.stderr);
     assertIsolated(parse(r.stdout), { hostname: 'demo', uid: '0', root: locker.root, user: false }, 'runc');
+  });
+
+  test('--pids-limit: runc enforces the same limit as locker run', () => {
+    const script = 'for i in 1 2 3 4 5 6; do sleep 1 & done; wait; echo done';
+    const l = sb.run(['run', '--no-tty', '--pids-limit', '4', '--', 'sh', '-c', script]);
+    assert.notEqual(l.status, 0, 'locker refuses the 5th process');
+    assert.match(l.stderr, /can't fork/);
+    const limited = equivalents(equivalentInput(validateSpec({ command: ['sh', '-c', script], tty: false, pidsLimit: '4', memory: '64m' }, false), false, sb.dataDir));
+    assert.deepEqual(limited.ociConfig.linux.resources, { memory: { limit: 64 * 2 ** 20 }, pids: { limit: 4 } });
+    const r = runRunc(limited.ociConfig, rootfs);
+    assert.equal(r.status, l.status, r.stderr);
+    assert.match(r.stderr, /can't fork/);
+    const free = equivalents(equivalentInput(validateSpec({ command: ['sh', '-c', script], tty: false }, false), false, sb.dataDir));
+    assert.equal(free.ociConfig.linux.resources, undefined);
+    const ok = runRunc(free.ociConfig, rootfs);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), 'done');
   });
 
   test('exit status passes through both', () => {

@@ -5,6 +5,7 @@ import type { Namespace } from '../../shared/types';
 import { ROOTFUL_USERNS_BASE } from '../runtime/plan';
 import { defaultEnv } from '../runtime/runtime';
 import type { ValidSpec } from '../runtime/spec';
+import { CPU_PERIOD_US, cpuQuotaUs, type Limits } from '../runtime/cgroups/limits';
 
 export interface EquivalentInput {
   spec: ValidSpec;
@@ -51,7 +52,23 @@ export interface OciConfig {
     namespaces: Array<{ type: string }>;
     uidMappings?: OciIdMapping[];
     gidMappings?: OciIdMapping[];
+    resources?: OciResources;
   };
+}
+export interface OciResources {
+  memory?: { limit: number };
+  cpu?: { quota: number; period: number };
+  pids?: { limit: number };
+}
+
+/** --memory/--cpus/--pids-limit as OCI linux.resources (the same values locker writes to the cgroup). */
+export function ociResources(limits: Limits | undefined): OciResources | undefined {
+  if (!limits) return undefined;
+  const r: OciResources = {};
+  if (limits.memory !== undefined) r.memory = { limit: limits.memory };
+  if (limits.cpus !== undefined) r.cpu = { quota: cpuQuotaUs(limits.cpus), period: CPU_PERIOD_US };
+  if (limits.pidsLimit !== undefined) r.pids = { limit: limits.pidsLimit };
+  return Object.keys(r).length ? r : undefined;
 }
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
@@ -140,6 +157,7 @@ export function ociConfig(input: EquivalentInput): OciConfig {
       : { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
   }
   const maps = idMaps(input);
+  const resources = ociResources(spec.limits);
   const config: OciConfig = {
     ociVersion: '1.0.2',
     process: {
@@ -158,6 +176,7 @@ export function ociConfig(input: EquivalentInput): OciConfig {
     linux: {
       namespaces: spec.namespaces.map((n) => ({ type: OCI_NS[n] })),
       ...(maps ? { uidMappings: maps.uid, gidMappings: maps.gid } : {}),
+      ...(resources ? { resources } : {}),
     },
   };
   return config;
@@ -177,6 +196,10 @@ export function dockerCommand(input: EquivalentInput): string {
   words.push(has('net') ? '--network=none' : '--network=host');
   words.push(has('cgroup') ? '--cgroupns=private' : '--cgroupns=host');
   if (!has('user')) words.push('--userns=host');
+  const l = spec.limits;
+  if (l?.memory !== undefined) words.push(`--memory=${l.memory}b`);
+  if (l?.cpus !== undefined) words.push(`--cpus=${l.cpus}`);
+  if (l?.pidsLimit !== undefined) words.push(`--pids-limit=${l.pidsLimit}`);
   for (const e of spec.env) words.push('-e', e);
   if (input.workdir !== '/') words.push('-w', input.workdir);
   const image = input.dockerImage ?? 'busybox';
@@ -200,6 +223,9 @@ export function equivalentNotes(input: EquivalentInput): string[] {
   }
   if (has('user')) notes.push('docker: a user namespace is a daemon setting (dockerd --userns-remap), not a docker run option.');
   else notes.push('docker: --userns=host only matters when the daemon remaps users (dockerd --userns-remap).');
+  if (ociResources(spec.limits)) {
+    notes.push('unshare: no resource limits; locker and runc put the container in a cgroup (memory/cpu/pids) first, e.g. cgexec or systemd-run --scope -p MemoryMax=… would.');
+  }
   notes.push('docker: busybox is the image closest to the default rootfs; capabilities are docker\'s defaults, as in config.json.');
   return notes;
 }
