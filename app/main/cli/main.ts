@@ -5,6 +5,8 @@ import { Runtime } from '../runtime/runtime';
 import { flag, one, parseArgs } from './args';
 import { psTable } from './format';
 import { RUN_HELP, runCommand } from './run';
+import { equivalentCommand } from '../equivalent';
+import { doctorCommand } from '../doctor';
 
 const HELP = `Usage: locker COMMAND [OPTIONS]
 
@@ -15,6 +17,8 @@ A container is just a Linux process with isolation. Commands:
   stop [-t SECONDS] ID...     SIGTERM, then SIGKILL after the grace period (default 3 s)
   rm [-f] ID...               remove a container's record (-f stops it first)
   inspect ID                  namespaces, processes, hostnames, id maps and mounts as JSON
+  equivalent [RUN OPTIONS] -- CMD   the same launch as unshare, runc config.json and docker run
+  doctor [--json]             check that this machine can run containers, and how to fix it
   ui --web [--port N] [--host ADDR]   serve the app to a browser
 
 Data lives in $LOCKER_DATA_DIR, else $XDG_DATA_HOME/locker (~/.local/share/locker).
@@ -109,7 +113,9 @@ async function ui(argv: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { run: runCommand, ps, exec, stop, rm, inspect, ui };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  run: runCommand, ps, exec, stop, rm, inspect, ui, equivalent: equivalentCommand, doctor: doctorCommand,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

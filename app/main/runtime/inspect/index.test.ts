@@ -8,7 +8,12 @@ test('inspectContainer composes every view of one container', async (t) => {
   const c = await startUnshare(['--pid', '--fork', '--mount-proc', '--uts', '--mount', 'sh', '-c',
     'hostname inside-test; sleep 30 & echo ready; wait']);
   t.after(() => c.stop());
-  const i = inspectContainer({ id: 'abc123', pid: c.pid });
+  // "ready" is printed right after the fork: wait until the child has exec'd sleep.
+  let i = inspectContainer({ id: 'abc123', pid: c.pid });
+  for (let tries = 0; tries < 200 && !i.containerProcesses.some((p) => p.name === 'sleep'); tries++) {
+    await new Promise((r) => setTimeout(r, 10));
+    i = inspectContainer({ id: 'abc123', pid: c.pid });
+  }
   assert.equal(i.id, 'abc123');
   assert.equal(i.pid, c.pid);
   assert.deepEqual(i.hostname, { host: hostname(), container: 'inside-test' });
