@@ -6,7 +6,7 @@ import { CLONE, MS, MNT, PR, cloneFlagNames, decodeFlags, mountFlagNames } from 
 const enum Code {
   MOUNT = 1, UMOUNT2, SETHOSTNAME, PIVOT_ROOT, CHDIR, FCHDIR, CHROOT, MKDIR, MKNOD, SYMLINK, CREAT,
   SETSID, IOCTL, DUP2, CLOSE_RANGE, PRCTL, SETNS, WAIT_FD, FORK, SETRESUID, SETRESGID, SETGROUPS,
-  SETDOMAINNAME, CAPSET, EXECVE, FCNTL,
+  SETDOMAINNAME, CAPSET, EXECVE, FCNTL, GETCWD,
 }
 
 export interface Step {
@@ -83,9 +83,21 @@ export class Program {
   keepOnExec(fd: number): this {
     return this.add(Code.FCNTL, 'fcntl', `${fd}, F_SETFD, 0`, [fd, 2 /* F_SETFD */, 0]);
   }
-  prctl(option: number, arg: number): this {
+  /** argName shows the argument in the log, e.g. CAP_SYS_ADMIN for PR_CAPBSET_DROP. */
+  prctl(option: number, arg: number, argName = String(arg)): this {
     const name = Object.entries(PR).find(([, v]) => v === option)?.[0] ?? String(option);
-    return this.add(Code.PRCTL, 'prctl', `PR_${name}, ${arg}`, [option, arg, 0]);
+    return this.add(Code.PRCTL, 'prctl', `PR_${name}, ${argName}`, [option, arg, 0]);
+  }
+  /** Fails with ENOENT when the working directory is outside the root (e.g. reached through an inherited fd). */
+  getcwd(): this {
+    return this.add(Code.GETCWD, 'getcwd', 'buf, 4096');
+  }
+  /** Makes the step before this one accept errno `code` as success (e.g. ENOENT for paths a kernel may lack). */
+  allowErrno(code: number): this {
+    const last = this.steps[this.steps.length - 1];
+    if (!last) throw new Error('allowErrno needs a step before it');
+    last.okErrno = code;
+    return this;
   }
   setns(fd: number, nstype: number): this {
     return this.add(Code.SETNS, 'setns', `${fd}, ${nsNames[nstype] ?? cloneFlagNames(nstype)}`, [fd, nstype, 0]);

@@ -1,6 +1,7 @@
 // `locker exec`: a new process that joins every namespace of a running container and its root.
 import { closeSync, openSync, statSync } from 'node:fs';
 import { CLONE, O } from '../../../native/constants';
+import { SyscallError } from '../../../native/errors';
 import { kill } from '../../../native/libc';
 import { Program } from '../../../native/program';
 import { spawnProcess } from '../../../native/spawn';
@@ -8,6 +9,7 @@ import { findCommand } from './command';
 import { LockerError } from './errors';
 import type { ExecHandle, ExecOptions } from './handles';
 import type { ContainerRecord } from './records';
+import { dropPrivileges } from './security/harden';
 import { openPty } from './terminal';
 import { decodeWaitStatus, waitForExit } from './wait';
 
@@ -41,7 +43,8 @@ export function execInContainer(r: ContainerRecord, argv: string[], opts: ExecOp
       fds.push(rootFd);
       p.fchdir(rootFd).chroot('.');
     }
-    p.chdir(workdir);
+    // getcwd fails when the cwd is outside the container's root (an inherited fd via /proc/self/fd).
+    p.chdir(workdir).getcwd();
     if (joined.includes('pid')) p.fork();
     if (joined.includes('user')) p.setresgid(0).setresuid(0);
     if (pty) {
@@ -53,11 +56,21 @@ export function execInContainer(r: ContainerRecord, argv: string[], opts: ExecOp
     }
     p.prctl(1 /* PR_SET_PDEATHSIG */, 9);
     p.cloexecFrom(3);
+    // The same capability bounding set and no_new_privs as the container's init.
+    dropPrivileges(p);
     const env = [...r.env.filter((e) => !(opts.env ?? []).some((o) => o.split('=', 1)[0] === e.split('=', 1)[0])), ...(opts.env ?? [])];
     const path = env.find((e) => e.startsWith('PATH='))?.slice(5);
     const executable = findCommand(`/proc/${r.pid}/root`, argv[0], path, workdir);
     p.execve(executable, argv, env);
-    const spawned = spawnProcess({ flags: 0, program: p });
+    let spawned;
+    try {
+      spawned = spawnProcess({ flags: 0, program: p });
+    } catch (e) {
+      if (e instanceof SyscallError && e.syscall === 'getcwd') {
+        throw new LockerError(`--workdir ${workdir} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the container`);
+      }
+      throw e;
+    }
     pty?.releaseSlave();
     const target = spawned.innerPid ?? spawned.pid;
     const exited = waitForExit(spawned.pid).then((s) => decodeWaitStatus(s).exitCode);

@@ -4,6 +4,7 @@
 import type { Namespace } from '../../shared/types';
 import { CLONE, MNT, MS, PR, TIOCSCTTY } from '../../../native/constants';
 import { Program } from '../../../native/program';
+import { dropPrivileges, maskPaths } from './security/harden';
 
 export const NS_FLAG: Record<Namespace, number> = {
   pid: CLONE.NEWPID, uts: CLONE.NEWUTS, mnt: CLONE.NEWNS, user: CLONE.NEWUSER,
@@ -32,6 +33,8 @@ export interface PlanInput {
   env: string[];
   /** pty slave: fd in the parent (inherited by clone) and its host path (bound over /dev/console). */
   tty?: { slaveFd: number; slavePath: string };
+  /** The kernel's highest capability number (/proc/sys/kernel/cap_last_cap); read from the host when omitted. */
+  lastCap?: number;
 }
 
 export interface Plan {
@@ -52,13 +55,19 @@ export function rootDir(layer: Layer): string {
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
-/** Mounts the writable layer over its own path and enters it; the rest of the setup is relative to it. */
-function attachRoot(p: Program, layer: Layer): void {
+/**
+ * Mounts the writable layer over its own path and enters it; the rest of the setup is relative to it.
+ * nodev: root keeps CAP_MKNOD (Docker's default set), so a node made in the rootfs must not open a
+ * host device; the devices a container gets are bind mounts of their own. (In a user namespace
+ * mknod of a device is refused anyway.)
+ */
+function attachRoot(p: Program, layer: Layer, nodev: boolean): void {
   const root = rootDir(layer);
   if (layer.kind === 'overlay') {
-    p.mount('overlay', root, 'overlay', 0, `lowerdir=${layer.lower},upperdir=${layer.upper},workdir=${layer.work}`);
+    p.mount('overlay', root, 'overlay', nodev ? MS.NODEV : 0, `lowerdir=${layer.lower},upperdir=${layer.upper},workdir=${layer.work}`);
   } else {
     p.mount(root, root, null, MS.BIND | MS.REC);
+    if (nodev) p.mount(null, root, null, MS.BIND | MS.REMOUNT | MS.NODEV);
   }
   p.chdir(root);
 }
@@ -71,7 +80,7 @@ function populateRoot(p: Program, input: PlanInput): void {
   else p.mount('/proc', 'proc', null, MS.BIND | MS.REC);
 
   p.mkdir('dev', 0o755);
-  p.mount('tmpfs', 'dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k');
+  p.mount('tmpfs', 'dev', 'tmpfs', MS.NOSUID | MS.NODEV | MS.STRICTATIME, 'mode=755,size=65536k');
   for (const d of DEVICES) {
     p.touch(`dev/${d}`, 0o666);
     p.mount(`/dev/${d}`, `dev/${d}`, null, MS.BIND);
@@ -100,6 +109,7 @@ function populateRoot(p: Program, input: PlanInput): void {
   p.pivotRoot('.', '.');
   p.umount2('.', MNT.DETACH);
   p.chdir('/');
+  maskPaths(p);
 }
 
 export function buildPlan(input: PlanInput): Plan {
@@ -119,7 +129,7 @@ export function buildPlan(input: PlanInput): Plan {
   }
   if (has('mnt')) {
     p.mount(null, '/', null, MS.REC | MS.PRIVATE);
-    if (input.layer) attachRoot(p, input.layer);
+    if (input.layer) attachRoot(p, input.layer, !has('user'));
   }
   if (has('user')) {
     // Become root of the new namespace only now: reaching the layer may cross directories (a 0700
@@ -131,6 +141,8 @@ export function buildPlan(input: PlanInput): Plan {
   if (has('mnt') && input.layer) populateRoot(p, input);
   if (has('uts') && input.hostname) p.sethostname(input.hostname);
   p.chdir(input.workdir);
+  // An inherited fd reached through /proc/self/fd/N would leave the cwd on the host (CVE-2024-21626).
+  p.getcwd();
   if (input.tty) {
     p.setsid();
     for (const fd of [0, 1, 2]) p.dup2(input.tty.slaveFd, fd);
@@ -141,6 +153,8 @@ export function buildPlan(input: PlanInput): Plan {
   // If the runtime dies, its containers die with it instead of running on unseen.
   p.prctl(PR.SET_PDEATHSIG, 9);
   p.cloexecFrom(3);
+  // Last, as they take away CAP_SYS_ADMIN that the mounts and pivot_root above needed.
+  dropPrivileges(p, input.lastCap);
   p.execve(input.executable, input.argv, input.env);
   return { flags, program: p, uidMap, gidMap, denySetgroups: has('user') && input.rootless };
 }

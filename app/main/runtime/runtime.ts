@@ -162,6 +162,9 @@ export class Runtime implements ContainerRuntime {
       if (e instanceof SyscallError && e.syscall === 'chdir' && e.code === 'ENOENT' && v.workdir) {
         throw new LockerError(`--workdir ${v.workdir} does not exist in the rootfs; pick an existing directory`);
       }
+      if (e instanceof SyscallError && e.syscall === 'getcwd') {
+        throw new LockerError(`--workdir ${v.workdir ?? ''} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the rootfs`);
+      }
       throw e;
     }
   }
