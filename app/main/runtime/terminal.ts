@@ -23,9 +23,20 @@ export function openPty(cols: number, rows: number): PtyEnds {
   const stream = new tty.ReadStream(pair.master);
   const listeners = new Set<(data: Buffer) => void>();
   let closed = false;
+  let paused = false;
+  let breather: NodeJS.Timeout | undefined;
   stream.on('data', (chunk: Buffer | string) => {
     const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     for (const l of listeners) l(data);
+    // A pty hands over whatever is there, often a few bytes per read under a flood. Pausing for a
+    // moment after a read lets output pile up in the kernel, so the next read carries kilobytes.
+    if (!paused && !breather && data.length < 16384) {
+      stream.pause();
+      breather = setTimeout(() => {
+        breather = undefined;
+        if (!paused && !closed) stream.resume();
+      }, 0);
+    }
   });
   // EIO means every slave end is closed: the container side is gone.
   stream.on('error', () => undefined);
@@ -48,14 +59,17 @@ export function openPty(cols: number, rows: number): PtyEnds {
       }
     },
     pause() {
+      paused = true;
       stream.pause();
     },
     resume() {
-      stream.resume();
+      paused = false;
+      if (!breather) stream.resume();
     },
     close() {
       if (closed) return;
       closed = true;
+      if (breather) clearTimeout(breather);
       releaseSlave();
       stream.destroy();
     },
