@@ -1,0 +1,86 @@
+// Address allocation on the locker bridge's subnet, safe across processes: an address is taken by
+// hard-linking a lock file (which already holds its owner) to /run/locker/net/ips/<address>.
+// link(2) fails with EEXIST when another process was first, so no two containers share an address.
+import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { processStartTime } from '../records';
+import { LockerError } from '../errors';
+
+export const SUBNET = '10.88.0.0/24';
+export const PREFIX = '10.88.0.';
+export const PREFIX_LENGTH = 24;
+export const GATEWAY = `${PREFIX}1`;
+export const FIRST_HOST = 2;
+export const LAST_HOST = 254;
+
+/** Where the address locks live (tmpfs: a reboot frees them all). */
+export const RUN_DIR = process.env.LOCKER_NET_RUN_DIR || '/run/locker/net';
+export const IPS_DIR = join(RUN_DIR, 'ips');
+
+export interface Lease {
+  address: string;
+  id: string;
+  /** Host PID of the container's init and its start time: lets anyone tell a stale lease after a crash. */
+  pid: number;
+  pidStartTime: string;
+}
+
+/** Takes the lowest free address for container `id`. */
+export function allocateAddress(id: string, pid: number): Lease {
+  mkdirSync(IPS_DIR, { recursive: true, mode: 0o755 });
+  const lease = { id, pid, pidStartTime: processStartTime(pid) ?? '' };
+  const tmp = join(IPS_DIR, `.new-${id}-${randomBytes(4).toString('hex')}`);
+  writeFileSync(tmp, JSON.stringify(lease) + '\n', { flag: 'wx', mode: 0o644 });
+  try {
+    const taken = new Set(readdirSync(IPS_DIR));
+    for (let n = FIRST_HOST; n <= LAST_HOST; n++) {
+      const address = PREFIX + n;
+      if (taken.has(address)) continue;
+      try {
+        linkSync(tmp, join(IPS_DIR, address));
+        return { address, ...lease };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  } finally {
+    unlinkSync(tmp);
+  }
+  throw new LockerError(`no free address left in ${SUBNET} (${LAST_HOST - FIRST_HOST + 1} containers are networked); stop some containers`);
+}
+
+/** Every lease on record. Unreadable or half-written files come back with id ''. */
+export function leases(): Lease[] {
+  let names: string[];
+  try {
+    names = readdirSync(IPS_DIR);
+  } catch {
+    return [];
+  }
+  const out: Lease[] = [];
+  for (const address of names) {
+    if (address.startsWith('.')) continue;
+    try {
+      const l = JSON.parse(readFileSync(join(IPS_DIR, address), 'utf8')) as Omit<Lease, 'address'>;
+      out.push({ address, id: String(l.id ?? ''), pid: Number(l.pid ?? 0), pidStartTime: String(l.pidStartTime ?? '') });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+      out.push({ address, id: '', pid: 0, pidStartTime: '' });
+    }
+  }
+  return out;
+}
+
+export function releaseAddress(address: string): void {
+  try {
+    unlinkSync(join(IPS_DIR, address));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** Whether the lease's process still runs (same PID and start time). */
+export function leaseAlive(l: Lease): boolean {
+  return l.pid > 0 && l.pidStartTime !== '' && processStartTime(l.pid) === l.pidStartTime;
+}

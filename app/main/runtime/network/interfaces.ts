@@ -1,0 +1,92 @@
+// The interfaces a process sees (its network namespace) or the host sees, for the side-by-side view:
+// `ip -j -d addr`, through nsenter for a container, cached for about a second.
+import { statSync } from 'node:fs';
+import { getuid } from '../../../../native/libc';
+import { ip } from './ip';
+
+export interface InterfaceAddress {
+  family: 'inet' | 'inet6';
+  address: string;
+  prefixLength: number;
+  scope?: string;
+}
+
+export interface NetworkInterface {
+  name: string;
+  /** ifindex in its own namespace. */
+  index: number;
+  /** operstate: UP, DOWN, UNKNOWN (loopback reports UNKNOWN when up)... */
+  state: string;
+  /** IFF_UP: administratively up. */
+  up: boolean;
+  mac: string;
+  mtu: number;
+  /** loopback, veth, bridge, ... (from linkinfo; 'loopback' for lo). */
+  kind?: string;
+  /** The bridge this interface is a port of. */
+  master?: string;
+  /** For a veth: the ifindex of its peer (in the other namespace when `peerInOtherNamespace`). */
+  peerIndex?: number;
+  peerInOtherNamespace?: boolean;
+  addresses: InterfaceAddress[];
+}
+
+interface IpAddrJson {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  mtu?: number;
+  operstate?: string;
+  link_type?: string;
+  address?: string;
+  master?: string;
+  link_index?: number;
+  link_netnsid?: number;
+  linkinfo?: { info_kind?: string };
+  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number; scope?: string }>;
+}
+
+export function parseIpAddrJson(text: string): NetworkInterface[] {
+  const raw = JSON.parse(text || '[]') as IpAddrJson[];
+  return raw.map((l) => ({
+    name: l.ifname,
+    index: l.ifindex,
+    state: l.operstate ?? 'UNKNOWN',
+    up: (l.flags ?? []).includes('UP'),
+    mac: l.address ?? '',
+    mtu: l.mtu ?? 0,
+    kind: l.linkinfo?.info_kind ?? (l.link_type === 'loopback' ? 'loopback' : undefined),
+    master: l.master,
+    peerIndex: l.link_index,
+    peerInOtherNamespace: l.link_index !== undefined ? l.link_netnsid !== undefined : undefined,
+    addresses: (l.addr_info ?? [])
+      .filter((a) => (a.family === 'inet' || a.family === 'inet6') && a.local)
+      .map((a) => ({ family: a.family as 'inet' | 'inet6', address: a.local!, prefixLength: a.prefixlen ?? 0, scope: a.scope })),
+  }));
+}
+
+const CACHE_MS = 1000;
+const cache = new Map<string, { at: number; netns: number; value: NetworkInterface[] }>();
+
+const nsInode = (pid: number | 'self', ns: string): number => statSync(`/proc/${pid}/ns/${ns}`).ino;
+
+/** Interfaces of the host (`'host'`) or of the network namespace process `pid` is in. */
+export function interfaces(pid: number | 'host', maxAgeMs = CACHE_MS): NetworkInterface[] {
+  const netns = nsInode(pid === 'host' ? 'self' : pid, 'net');
+  const key = String(pid);
+  const hit = cache.get(key);
+  const now = Date.now();
+  if (hit && hit.netns === netns && now - hit.at < maxAgeMs) return hit.value;
+  let out: string;
+  if (pid === 'host' || netns === nsInode('self', 'net')) {
+    out = ip(['-j', '-d', 'addr']);
+  } else {
+    // Root may enter any namespace; a rootless owner has rights only from inside its user namespace.
+    const userns = getuid() !== 0 && nsInode(pid, 'user') !== nsInode('self', 'user');
+    out = ip(['-j', '-d', 'addr'], { pid, userns });
+  }
+  const value = parseIpAddrJson(out);
+  cache.set(key, { at: now, netns, value });
+  if (cache.size > 64) for (const [k, v] of cache) if (now - v.at >= maxAgeMs) cache.delete(k);
+  return value;
+}
