@@ -19,7 +19,14 @@ export interface RunRequest {
   namespaces: Namespace[];
   cols: number;
   rows: number;
+  /** cgroup limits as typed in the form: memory like 64m, cpus like 0.5, pids like 20. */
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: number;
 }
+
+/** The launch form's settings without a terminal size: what the "Equivalent commands" panel describes. */
+export type LaunchSettings = Omit<RunRequest, 'cols' | 'rows'>;
 
 export interface TerminalInfo {
   terminalId: string;
@@ -56,6 +63,118 @@ export interface TerminalExit {
   exitCode: number;
 }
 
+// ---- Classroom: lessons, verification, syscall log, preflight, equivalents -------------------
+
+/** A declarative check of real container state; exactly one key per rule (see lessons/README.md). */
+export type VerifyRule =
+  | { namespaceSeparate: Namespace }
+  | { namespaceShared: Namespace }
+  | { hostnameDiffers: boolean }
+  | { pid1Is: string }
+  | { procShowsHost: boolean }
+  | { rootDiffers: boolean }
+  | { uidMapOutsideNot: number }
+  | { onlyLoopback: boolean }
+  | { pidsLimit: number }
+  | { pidsRejected: boolean };
+
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+
+export const VERIFY_RULES = [
+  'namespaceSeparate', 'namespaceShared', 'hostnameDiffers', 'pid1Is', 'procShowsHost', 'rootDiffers', 'uidMapOutsideNot', 'onlyLoopback', 'pidsLimit', 'pidsRejected',
+] as const satisfies readonly KeysOfUnion<VerifyRule>[];
+export type VerifyRuleName = (typeof VERIFY_RULES)[number];
+
+export interface LessonCommand {
+  /** Which terminal it is meant for; the learner may pick the other one. */
+  pane: 'host' | 'container';
+  /** Typed as is, then Enter. {pid} and {id} become the selected container's host PID and id. */
+  run: string;
+  note?: string;
+}
+
+export interface LessonPreset {
+  command?: string;
+  namespaces: Namespace[];
+  hostname?: string;
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: number;
+}
+
+export interface LessonStep {
+  id: string;
+  title: string;
+  explain: string;
+  preset: LessonPreset;
+  commands: LessonCommand[];
+  lookFor: string;
+  verify: VerifyRule[];
+}
+
+export interface Lesson {
+  id: string;
+  title: string;
+  summary?: string;
+  /** File name it came from, for teachers. */
+  file: string;
+  steps: LessonStep[];
+}
+
+export interface LessonList {
+  lessons: Lesson[];
+  /** One line per file that failed validation: file, field, fix. */
+  problems: string[];
+  dir: string;
+}
+
+export interface RuleOutcome {
+  rule: string;
+  ok: boolean;
+  /** What was actually read, e.g. "uts: host uts:[4026531838], container uts:[4026532201]". */
+  detail: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  outcomes: RuleOutcome[];
+}
+
+/** One libc call of the runtime for a container (host side or the child's pre-exec steps). */
+export interface SyscallRecord {
+  /** Order of arrival for this container, from 1. */
+  seq: number;
+  where: 'host' | 'child';
+  name: string;
+  args: string;
+  /** Decimal; a bigint result is sent as text. */
+  result: string;
+  errno?: string;
+  /** ms since the epoch */
+  t: number;
+}
+
+export interface SyscallBatch {
+  containerId: string;
+  entries: SyscallRecord[];
+}
+
+export interface PreflightCheck {
+  id: string;
+  title: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
+export interface EquivalentCommands {
+  unshare: string;
+  /** runc config.json, pretty-printed */
+  runcConfig: string;
+  docker: string;
+  notes: string[];
+}
+
 /** Request/response methods. Every method takes at most one plain object so validation is uniform. */
 export interface LockerCalls {
   hostInfo(): Promise<HostInfo>;
@@ -74,13 +193,26 @@ export interface LockerCalls {
   resizeTerminal(req: { terminalId: string; cols: number; rows: number }): Promise<null>;
   ackTerminal(req: { terminalId: string; bytes: number }): Promise<null>;
   closeTerminal(req: { terminalId: string }): Promise<null>;
+  /** Lessons from lessons/*.json, plus one line per file that failed validation. */
+  listLessons(): Promise<LessonList>;
+  /** Checks one step's rules against the container's real state. */
+  verifyStep(req: { lessonId: string; stepId: string; id: string }): Promise<VerifyResult>;
+  /** The container's syscall log so far (the last SYSCALL_BACKLOG); live entries follow as `syscalls` events. */
+  syscallLog(req: { id: string }): Promise<SyscallRecord[]>;
+  preflight(): Promise<PreflightCheck[]>;
+  equivalent(req: LaunchSettings): Promise<EquivalentCommands>;
 }
 
 export interface LockerEvents {
   containers: ContainerInfo[];
   terminalData: TerminalData;
   terminalExit: TerminalExit;
+  /** New syscall log entries, batched (at most every SYSCALL_BATCH_MS per container). */
+  syscalls: SyscallBatch;
 }
+
+export const SYSCALL_BACKLOG = 5000;
+export const SYSCALL_BATCH_MS = 100;
 
 export type CallName = keyof LockerCalls;
 export type EventName = keyof LockerEvents;
@@ -108,6 +240,12 @@ export const Channel = {
   resizeTerminal: 'locker:resize-terminal',
   ackTerminal: 'locker:ack-terminal',
   closeTerminal: 'locker:close-terminal',
+  listLessons: 'locker:list-lessons',
+  verifyStep: 'locker:verify-step',
+  syscallLog: 'locker:syscall-log',
+  preflight: 'locker:preflight',
+  equivalent: 'locker:equivalent',
+  syscalls: 'locker:event:syscalls',
   containers: 'locker:event:containers',
   terminalData: 'locker:event:terminal-data',
   terminalExit: 'locker:event:terminal-exit',
@@ -116,8 +254,9 @@ export const Channel = {
 export const CALL_NAMES = [
   'hostInfo', 'listContainers', 'run', 'stop', 'remove', 'inspect', 'listDir', 'listTerminals',
   'openHostShell', 'exec', 'attachTerminal', 'writeTerminal', 'resizeTerminal', 'ackTerminal', 'closeTerminal',
+  'listLessons', 'verifyStep', 'syscallLog', 'preflight', 'equivalent',
 ] as const satisfies readonly CallName[];
-export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit'] as const satisfies readonly EventName[];
+export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit', 'syscalls'] as const satisfies readonly EventName[];
 
 /** Errors cross the boundary as data: Electron's invoke() and JSON both mangle thrown Errors. */
 export type Envelope<T> = { result: T } | { error: string };
@@ -154,6 +293,9 @@ export const LIMITS = {
   maxRows: 500,
   hostnameBytes: 64,
 } as const;
+
+export const MEMORY = /^[0-9]+(\.[0-9]+)?[bkmgBKMG]?$/;
+export const CPUS = /^[0-9]+(\.[0-9]+)?$/;
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
@@ -203,6 +345,9 @@ export function runRequestProblem(req: RunRequest): string | undefined {
     if (p) return p;
     if (!req.namespaces.includes('uts')) return 'a hostname needs the UTS namespace (it would rename the host); tick uts';
   }
+  if (req.memory !== undefined && !MEMORY.test(req.memory)) return `memory "${req.memory.slice(0, 20)}" is not a size; e.g. 64m, 512k or 1g`;
+  if (req.cpus !== undefined && !(CPUS.test(req.cpus) && Number(req.cpus) > 0)) return `cpus "${req.cpus.slice(0, 20)}" is not a positive number; e.g. 0.5`;
+  if (req.pidsLimit !== undefined && !(Number.isInteger(req.pidsLimit) && req.pidsLimit >= 1 && req.pidsLimit <= 4194304)) return 'the pids limit must be a whole number from 1; e.g. 20';
   return undefined;
 }
 

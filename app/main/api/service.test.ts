@@ -95,3 +95,67 @@ test('container list changes are pushed', async () => {
   assert.deepEqual(seen, [1]);
   service.dispose();
 });
+
+test('syscalls of a container are kept, batched as events, and dropped with it', async () => {
+  const { syscallLog } = await import('../../../native/syscall-log');
+  const { runtime, service } = setup();
+  const batches: { containerId: string; entries: { seq: number; name: string; result: string; errno?: string }[] }[] = [];
+  service.on('syscalls', (b) => batches.push(b));
+  const res = await service.dispatch('run', runArg);
+  const id = (res as { result: { container: { id: string } } }).result.container.id;
+  syscallLog.within(id, () => {
+    syscallLog.record({ where: 'host', name: 'clone', args: 'CLONE_NEWPID|SIGCHLD', result: 4242, t: 1 });
+    syscallLog.record({ where: 'child', name: 'pivot_root', args: '".", "."', result: BigInt(-1), errno: 'EINVAL', t: 2 });
+  });
+  syscallLog.record({ where: 'host', name: 'open', args: '"/proc/1/stat"', result: 3, t: 3 }); // no container: not logged
+  assert.equal(batches.length, 0, 'batched, not sent one by one');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(batches.length, 1);
+  assert.deepEqual(batches[0].entries.map((e) => [e.seq, e.name, e.result, e.errno]), [[1, 'clone', '4242', undefined], [2, 'pivot_root', '-1', 'EINVAL']]);
+  const backlog = await service.dispatch('syscallLog', { id });
+  assert.ok('result' in backlog);
+  assert.equal((backlog.result as unknown[]).length, 2);
+  assert.deepEqual(await service.dispatch('syscallLog', { id: 'nope' }), { error: 'no container "nope"' });
+  await service.dispatch('remove', { id });
+  assert.ok(!runtime.containers.has(id));
+  assert.deepEqual(await service.dispatch('syscallLog', { id }), { error: `no container "${id}"` });
+  service.dispose();
+});
+
+test('lessons are served; verifying an unknown lesson, step or container is an error envelope', async () => {
+  const { service } = setup();
+  const res = await service.dispatch('listLessons', undefined);
+  assert.ok('result' in res);
+  const list = res.result as { lessons: { id: string; steps: { id: string }[] }[]; problems: string[] };
+  assert.deepEqual(list.problems, []);
+  assert.ok(list.lessons.some((l) => l.id === 'classic'));
+  assert.match((await service.dispatch('verifyStep', { lessonId: 'nope', stepId: 'uts', id: 'abc' }) as { error: string }).error, /^no lesson "nope"; the lessons are .*classic/);
+  assert.deepEqual(await service.dispatch('verifyStep', { lessonId: 'classic', stepId: 'nope', id: 'abc' }), { error: 'lesson "classic" has no step "nope"' });
+  assert.deepEqual(await service.dispatch('verifyStep', { lessonId: 'classic', stepId: 'uts', id: 'abc' }), { error: 'no container "abc"' });
+  assert.match((await service.dispatch('verifyStep', { lessonId: 'classic', stepId: 'uts' }) as { error: string }).error, /verifyStep is missing "id"/);
+  service.dispose();
+});
+
+test('equivalent commands for launch settings; bad settings are an error envelope', async () => {
+  const { service } = setup();
+  const res = await service.dispatch('equivalent', { command: ['/bin/sh'], namespaces: ['pid', 'uts', 'mnt'], hostname: 'demo', pidsLimit: 20 });
+  assert.ok('result' in res, JSON.stringify(res));
+  const e = res.result as { unshare: string; runcConfig: string; docker: string; notes: string[] };
+  assert.match(e.unshare, /unshare .*--pid/);
+  assert.match(e.docker, /^docker run /);
+  assert.equal(JSON.parse(e.runcConfig).hostname, 'demo');
+  assert.ok(e.notes.length > 0);
+  const bad = await service.dispatch('equivalent', { command: ['/bin/sh'], namespaces: ['pid'], hostname: 'demo' });
+  assert.ok('error' in bad);
+  service.dispose();
+});
+
+test('preflight lists the doctor checks with fixes', async () => {
+  const { service } = setup();
+  const res = await service.dispatch('preflight', undefined);
+  assert.ok('result' in res, JSON.stringify(res));
+  const checks = res.result as { id: string; status: string; detail: string }[];
+  assert.ok(checks.length >= 5);
+  for (const c of checks) assert.ok(['ok', 'warn', 'fail'].includes(c.status) && c.id && c.detail);
+  service.dispose();
+});

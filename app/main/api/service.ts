@@ -1,9 +1,14 @@
 // LockerApi on top of a ContainerRuntime plus host shells: the one implementation that both
 // transports (Electron IPC, WebSocket) call. It knows nothing about either of them.
 import { hostname as osHostname } from 'node:os';
-import type {
-  CallArg, CallName, Envelope, EventName, HostInfo, LockerCalls, LockerEvents, RunResult, TerminalInfo, TerminalSnapshot,
+import {
+  SYSCALL_BACKLOG, SYSCALL_BATCH_MS,
+  type CallArg, type CallName, type Envelope, type EquivalentCommands, type EventName, type HostInfo, type LessonList, type LockerCalls,
+  type LockerEvents, type PreflightCheck, type RunResult, type SyscallRecord, type TerminalInfo, type TerminalSnapshot, type VerifyResult,
 } from '../../shared/api';
+import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
+import { loadLessons } from '../lessons/loader';
+import { verifyRules } from '../lessons/verify';
 import type { ContainerInfo, DirListing, Inspection } from '../../shared/types';
 import type { ContainerRuntime, TerminalHandle } from '../runtime/handles';
 import { spawnHostShell, type HostShell } from '../terminals/host-shell';
@@ -15,14 +20,26 @@ export interface ServiceOptions {
   spawnHostShell?: (cols: number, rows: number) => HostShell;
   /** The shell an exec terminal runs inside the container. */
   execShell?: string[];
+  /** Where lessons/*.json live (default: the repo's lessons/ or $LOCKER_LESSONS_DIR). */
+  lessonsDir?: string;
+}
+
+/** Per-container syscall history (capped) plus what has not been sent yet. */
+interface SyscallTrack {
+  seq: number;
+  backlog: SyscallRecord[];
+  pending: SyscallRecord[];
 }
 
 type Listener<E extends EventName> = (payload: LockerEvents[E]) => void;
 
 export class LockerService implements LockerCalls {
   private readonly sessions = new Map<string, TerminalSession>();
-  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set() };
+  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set(), syscalls: new Set() };
   private readonly stopWatching: () => void;
+  private readonly stopLogging: () => void;
+  private readonly syscalls = new Map<string, SyscallTrack>();
+  private flushTimer: NodeJS.Timeout | undefined;
   private counter = 0;
 
   constructor(private readonly runtime: ContainerRuntime, private readonly opts: ServiceOptions = {}) {
@@ -32,8 +49,12 @@ export class LockerService implements LockerCalls {
       for (const s of this.sessions.values()) {
         if (s.info.containerId && !alive.has(s.info.containerId)) this.dropSession(s.info.terminalId);
       }
+      for (const cid of this.syscalls.keys()) if (!alive.has(cid)) this.syscalls.delete(cid);
       this.emit('containers', containers);
     });
+    // The runtime reports libc calls only while someone listens: listen from the start, so a
+    // container's log is complete however late a window opens it.
+    this.stopLogging = syscallLog.subscribe((e) => this.onSyscall(e));
   }
 
   on<E extends EventName>(event: E, listener: Listener<E>): () => void {
@@ -70,6 +91,9 @@ export class LockerService implements LockerCalls {
       tty: true,
       cols: req.cols,
       rows: req.rows,
+      memory: req.memory,
+      cpus: req.cpus,
+      pidsLimit: req.pidsLimit,
     });
     const { info } = handle;
     let terminal: TerminalInfo | undefined;
@@ -145,9 +169,75 @@ export class LockerService implements LockerCalls {
     return null;
   }
 
+  async listLessons(): Promise<LessonList> {
+    return loadLessons(this.opts.lessonsDir);
+  }
+
+  async verifyStep(req: CallArg<'verifyStep'>): Promise<VerifyResult> {
+    const { lessons } = loadLessons(this.opts.lessonsDir);
+    const lesson = lessons.find((l) => l.id === req.lessonId);
+    if (!lesson) throw new Error(`no lesson "${req.lessonId}"; the lessons are ${lessons.map((l) => l.id).join(', ') || 'none'}`);
+    const step = lesson.steps.find((s) => s.id === req.stepId);
+    if (!step) throw new Error(`lesson "${lesson.id}" has no step "${req.stepId}"`);
+    if (!this.runtime.get(req.id)) throw new Error(`no container "${req.id}"`);
+    return verifyRules(step.verify, { runtime: this.runtime, id: req.id });
+  }
+
+  async syscallLog(req: CallArg<'syscallLog'>): Promise<SyscallRecord[]> {
+    const info = this.runtime.get(req.id);
+    if (!info) throw new Error(`no container "${req.id}"`);
+    const track = this.syscalls.get(info.id);
+    // pending entries are in the backlog already and will also arrive as an event: the client dedupes by seq
+    return track ? [...track.backlog] : [];
+  }
+
+  async preflight(): Promise<PreflightCheck[]> {
+    // loaded on first use: the checks pull in the native helper
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const doctor = require('../doctor') as typeof import('../doctor');
+    return doctor.runChecks().map((c) => ({ id: c.id, title: c.title, status: c.status, detail: c.detail, ...(c.fix ? { fix: c.fix } : {}) }));
+  }
+
+  async equivalent(req: CallArg<'equivalent'>): Promise<EquivalentCommands> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const eq = require('../equivalent') as typeof import('../equivalent');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { validateSpec } = require('../runtime/spec') as typeof import('../runtime/spec');
+    const rootless = (process.getuid?.() ?? 0) !== 0;
+    const spec = validateSpec({
+      command: req.command, rootfs: req.rootfs ? req.rootfs : undefined, hostname: req.hostname, namespaces: req.namespaces, tty: true,
+      memory: req.memory, cpus: req.cpus, pidsLimit: req.pidsLimit,
+    }, rootless);
+    const e = eq.equivalents(eq.equivalentInput(spec, rootless));
+    return { unshare: e.unshare, runcConfig: JSON.stringify(e.ociConfig, null, 2), docker: e.docker, notes: e.notes };
+  }
+
+  private onSyscall(e: SyscallEntry): void {
+    if (!e.container) return;
+    let track = this.syscalls.get(e.container);
+    if (!track) this.syscalls.set(e.container, (track = { seq: 0, backlog: [], pending: [] }));
+    const rec: SyscallRecord = { seq: ++track.seq, where: e.where, name: e.name, args: e.args, result: String(e.result), t: e.t };
+    if (e.errno) rec.errno = e.errno;
+    track.backlog.push(rec);
+    if (track.backlog.length > SYSCALL_BACKLOG) track.backlog.splice(0, track.backlog.length - SYSCALL_BACKLOG);
+    track.pending.push(rec);
+    this.flushTimer ??= setTimeout(() => this.flushSyscalls(), SYSCALL_BATCH_MS);
+  }
+
+  private flushSyscalls(): void {
+    this.flushTimer = undefined;
+    for (const [containerId, track] of this.syscalls) {
+      if (track.pending.length === 0) continue;
+      const entries = track.pending.splice(0).slice(-SYSCALL_BACKLOG);
+      this.emit('syscalls', { containerId, entries });
+    }
+  }
+
   /** Closes every terminal this service opened (host shells die; containers keep running). */
   dispose(): void {
     this.stopWatching();
+    this.stopLogging();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const id of [...this.sessions.keys()]) this.dropSession(id);
     for (const set of Object.values(this.listeners)) set.clear();
   }

@@ -9,6 +9,13 @@ test('accepts well-formed calls and returns the checked values', () => {
   assert.equal(validateCall('hostInfo', undefined), undefined);
   assert.deepEqual(validateCall('listDir', { id: 'abc123', side: 'host', path: '/etc' }), { id: 'abc123', side: 'host', path: '/etc' });
   assert.deepEqual(validateCall('writeTerminal', { terminalId: 'h-1', data: 'a\0b' }), { terminalId: 'h-1', data: 'a\0b' });
+  const limited = { ...run, memory: '64m', cpus: '0.5', pidsLimit: 20 };
+  assert.deepEqual(validateCall('run', limited), limited);
+  assert.equal(validateCall('listLessons', undefined), undefined);
+  assert.deepEqual(validateCall('verifyStep', { lessonId: 'classic', stepId: 'uts', id: 'abc123' }), { lessonId: 'classic', stepId: 'uts', id: 'abc123' });
+  assert.deepEqual(validateCall('syscallLog', { id: 'abc123' }), { id: 'abc123' });
+  assert.equal(validateCall('preflight', null), undefined);
+  assert.deepEqual(validateCall('equivalent', { command: ['/bin/sh'], namespaces: ['uts'], hostname: 'x' }), { command: ['/bin/sh'], namespaces: ['uts'], hostname: 'x' });
 });
 
 const bad: [string, string, unknown, RegExp][] = [
@@ -30,6 +37,17 @@ const bad: [string, string, unknown, RegExp][] = [
   ['argument where none', 'listContainers', { x: 1 }, /takes no argument/],
   ['huge paste', 'writeTerminal', { terminalId: 'h-1', data: 'x'.repeat(70000) }, /limit is 65536/],
   ['odd terminal id', 'closeTerminal', { terminalId: '../x' }, /unexpected form/],
+  ['memory not a size', 'run', { ...run, memory: 'lots' }, /run\.memory has an unexpected form/],
+  ['memory as number', 'run', { ...run, memory: 64 }, /run\.memory must be a string/],
+  ['negative cpus', 'run', { ...run, cpus: '-1' }, /run\.cpus has an unexpected form/],
+  ['zero pids limit', 'run', { ...run, pidsLimit: 0 }, /run\.pidsLimit must be between 1/],
+  ['fractional pids limit', 'run', { ...run, pidsLimit: 2.5 }, /must be an integer/],
+  ['lesson id with a path', 'verifyStep', { lessonId: '../x', stepId: 'a', id: 'abc' }, /verifyStep\.lessonId has an unexpected form/],
+  ['verify without a container', 'verifyStep', { lessonId: 'a', stepId: 'b' }, /missing "id"/],
+  ['syscall log of a path', 'syscallLog', { id: '/etc' }, /syscallLog\.id has an unexpected form/],
+  ['preflight with an argument', 'preflight', { all: true }, /takes no argument/],
+  ['equivalent with a terminal size', 'equivalent', { command: ['/bin/sh'], namespaces: [], cols: 80 }, /unknown field "cols"/],
+  ['equivalent without namespaces', 'equivalent', { command: ['/bin/sh'] }, /missing "namespaces"/],
   ['class instance', 'stop', new (class { id = 'a'; })(), /plain object/],
 ];
 

@@ -1,6 +1,6 @@
 // Every message from a renderer or a WebSocket is untrusted: check it before the service sees it.
 // Hand-written rather than a schema library: the API is small and the errors read as one line.
-import { CALL_NAMES, LIMITS, type CallArg, type CallName } from '../../shared/api';
+import { CALL_NAMES, CPUS, LIMITS, MEMORY, type CallArg, type CallName } from '../../shared/api';
 import { NAMESPACES } from '../../shared/types';
 
 export class ValidationError extends Error {
@@ -94,13 +94,22 @@ const terminalId = str({ max: 128, pattern: /^[a-z]+-[A-Za-z0-9_.-]+$/ });
 const cols = int(1, LIMITS.maxCols);
 const rows = int(1, LIMITS.maxRows);
 
+const slug = str({ max: 64, pattern: /^[a-z0-9][a-z0-9-]*$/ });
+const launch = {
+  required: { command: arrayOf(str(), LIMITS.maxArgs), namespaces: arrayOf(oneOf(NAMESPACES), NAMESPACES.length, { unique: true }) },
+  optional: {
+    rootfs: str({ allowEmpty: true }),
+    hostname: str({ max: 253 }),
+    memory: str({ max: 32, pattern: MEMORY }),
+    cpus: str({ max: 32, pattern: CPUS }),
+    pidsLimit: int(1, 4194304),
+  },
+};
+
 const checks: { [M in CallName]: Check<CallArg<M>> } = {
   hostInfo: none,
   listContainers: none,
-  run: obj(
-    { command: arrayOf(str(), LIMITS.maxArgs), namespaces: arrayOf(oneOf(NAMESPACES), NAMESPACES.length, { unique: true }), cols, rows },
-    { rootfs: str({ allowEmpty: true }), hostname: str({ max: 253 }) },
-  ),
+  run: obj({ ...launch.required, cols, rows }, launch.optional),
   stop: obj({ id }),
   remove: obj({ id }),
   inspect: obj({ id }),
@@ -114,6 +123,11 @@ const checks: { [M in CallName]: Check<CallArg<M>> } = {
   resizeTerminal: obj({ terminalId, cols, rows }),
   ackTerminal: obj({ terminalId, bytes: int(0, 1 << 30) }),
   closeTerminal: obj({ terminalId }),
+  listLessons: none,
+  verifyStep: obj({ lessonId: slug, stepId: slug, id }),
+  syscallLog: obj({ id }),
+  preflight: none,
+  equivalent: obj(launch.required, launch.optional),
 };
 
 export function isCallName(name: unknown): name is CallName {
