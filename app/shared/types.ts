@@ -82,6 +82,40 @@ export interface ContainerInfo {
   limits?: ResourceLimits;
   /** set when the kernel's OOM killer ended a process of the container */
   oomKilled?: boolean;
+  network?: NetworkInfo;
+}
+
+/** How a container is connected (app/main/runtime/network). */
+export interface NetworkInfo {
+  mode: 'bridge' | 'loopback' | 'host';
+  /** address on the bridge, without the /24 */
+  address?: string;
+  gateway?: string;
+  bridge?: string;
+  hostVeth?: string;
+  containerInterface?: string;
+  note?: string;
+}
+
+export interface InterfaceAddress {
+  family: 'inet' | 'inet6';
+  address: string;
+  prefixLength: number;
+  scope?: string;
+}
+
+export interface NetworkInterface {
+  name: string;
+  index: number;
+  state: string;
+  up: boolean;
+  mac: string;
+  mtu: number;
+  kind?: string;
+  master?: string;
+  peerIndex?: number;
+  peerInOtherNamespace?: boolean;
+  addresses: InterfaceAddress[];
 }
 
 export interface ProcessEntry {
@@ -126,6 +160,8 @@ export interface Inspection {
   uidMap: string;
   gidMap: string;
   mounts: MountEntry[];
+  /** interfaces on both sides, and how the container is connected */
+  network?: { info?: NetworkInfo; host: NetworkInterface[]; container: NetworkInterface[] };
   /** cgroup gauges, when the container has limits */
   resources?: { paths: string[]; limits: ResourceLimits; stats: ResourceStats };
 }

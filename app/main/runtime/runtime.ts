@@ -16,6 +16,7 @@ import type { ContainerHandle, ContainerRuntime, ExecHandle, ExecOptions, Termin
 import { copyLayer, overlayLayer, removeLayer } from './layer';
 import { ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
 import { RecordStore, processStartTime, type ContainerRecord } from './records';
+import { emptyReport, recover, type RecoveryReport } from './recovery';
 import { resolveRootfs } from './rootfs/resolve';
 import { validateSpec, type ValidSpec } from './spec';
 import { openPty } from './terminal';
@@ -23,6 +24,8 @@ import { assertUserNamespaces, explainCloneFailure } from './userns';
 import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer } from './exec';
 import { createCgroup, hasLimits, openCgroup, type Cgroup } from './cgroups';
+import { HOST_NOTE, interfaces, setupNetwork, teardownNetwork } from './network';
+import type { NetworkInfo } from '../../shared/types';
 import { inspectContainer, listDirectory } from './inspect';
 
 export interface RuntimeOptions {
@@ -57,11 +60,14 @@ export class Runtime implements ContainerRuntime {
   private readonly live = new Map<string, Live>();
   private readonly listeners = new Set<(c: ContainerInfo[]) => void>();
   private readonly autoRemove: boolean;
+  /** What a crashed runtime left in this data dir, cleaned up at construction (recovery.ts). */
+  readonly recovered: Promise<RecoveryReport>;
 
   constructor(opts: RuntimeOptions = {}) {
     this.dataRoot = opts.dataDir ?? defaultDataDir();
     this.store = new RecordStore(this.dataRoot);
     this.autoRemove = opts.autoRemove ?? false;
+    this.recovered = recover(this.dataRoot, this.store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
   }
 
   async run(spec: RunSpec): Promise<ContainerHandle> {
@@ -117,18 +123,19 @@ export class Runtime implements ContainerRuntime {
       };
       let spawned;
       try {
-        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v, cgroup));
+        spawned = syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
       } catch (e) {
         if (!(e instanceof SyscallError && e.syscall === 'mount' && e.args.startsWith('"overlay"') && layer?.kind === 'overlay')) throw e;
         // overlayfs refused here (old kernel, odd filesystem): fall back to a private copy.
+        teardownNetwork(id);
         removeLayer(dir);
         input.layer = copyLayer(dir, layer.lower);
-        spawned = syscallLog.within(id, () => this.launch(buildPlan(input), v, cgroup));
+        spawned = syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
       }
       pty?.releaseSlave();
       const record: ContainerRecord = {
         id, name, command: v.command, hostname, state: 'running', pid: spawned.pid, namespaces: v.namespaces, rootfs: rootfsLabel,
-        rootless: this.rootless, tty: v.tty, createdAt: Date.now(), limits: cgroup ? v.limits : undefined, pidStartTime: processStartTime(spawned.pid) ?? '', ownerPid: process.pid, env,
+        rootless: this.rootless, tty: v.tty, createdAt: Date.now(), limits: cgroup ? v.limits : undefined, network: spawned.network, pidStartTime: processStartTime(spawned.pid) ?? '', ownerPid: process.pid, env,
         workdir: input.workdir,
       };
       this.store.save(record);
@@ -140,20 +147,26 @@ export class Runtime implements ContainerRuntime {
       pty?.handle.close();
       this.store.remove(id);
       if (cgroup) void cgroup.remove();
+      if (v.namespaces.includes('net') && !this.rootless) teardownNetwork(id);
       throw e;
     }
   }
 
-  private launch(plan: Plan, v: ValidSpec, cgroup?: Cgroup): { pid: number } {
-    // The child waits on a pipe until it is in its cgroup and has its id maps: nothing runs unlimited or unmapped.
-    const beforeContinue = plan.uidMap || cgroup
+  private launch(id: string, plan: Plan, v: ValidSpec, cgroup?: Cgroup): { pid: number; network: NetworkInfo } {
+    const ownNetns = v.namespaces.includes('net');
+    let network: NetworkInfo = { mode: 'host', note: HOST_NOTE };
+    // The child waits on a pipe until it is in its cgroup, has its id maps and its network:
+    // nothing runs unlimited, unmapped or unconnected.
+    const beforeContinue = plan.uidMap || cgroup || ownNetns
       ? (pid: number): void => {
           if (cgroup) cgroup.addProcess(pid);
           if (plan.uidMap) this.writeIdMaps(pid, plan);
+          if (ownNetns) network = setupNetwork({ id, pid, rootless: this.rootless, ownNetns });
         }
       : undefined;
     try {
-      return spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue });
+      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue });
+      return { pid, network };
     } catch (e) {
       if (e instanceof SyscallError && e.syscall === 'clone') {
         const why = explainCloneFailure(e.code, this.rootless, v.namespaces.includes('user'));
@@ -184,6 +197,7 @@ export class Runtime implements ContainerRuntime {
     const oomKilled = cgroup ? (cgroup.stats().memoryEvents.oomKill ?? 0) > 0 : undefined;
     Object.assign(record, { state: 'exited', exitCode, signal, finishedAt: Date.now(), oomKilled });
     if (cgroup) await cgroup.remove();
+    if (record.network?.mode === 'bridge') teardownNetwork(record.id);
     removeLayer(this.store.containerDir(record.id));
     if (this.autoRemove) {
       this.store.remove(record.id);
@@ -268,6 +282,11 @@ export class Runtime implements ContainerRuntime {
     const inspection = inspectContainer({ id: r.id, pid: r.pid });
     const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
     if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
+    try {
+      inspection.network = { info: r.network, host: interfaces('host'), container: interfaces(r.pid) };
+    } catch {
+      // iproute2 missing or the container just ended: the rest of the inspection still stands.
+    }
     return inspection;
   }
 
