@@ -13,6 +13,9 @@ export interface ContainerRecord extends ContainerInfo {
   workdir: string;
 }
 
+/** `<pid> <starttime>` of the runtime that created a container dir (see ownerAlive in recovery.ts). */
+export const OWNER_FILE = 'owner';
+
 export class RecordStore {
   readonly dir: string;
   constructor(dataRoot: string) {
@@ -24,6 +27,8 @@ export class RecordStore {
   create(id: string): string {
     const dir = this.containerDir(id);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Who is setting it up, so a crash before state.json exists can be told from work in progress.
+    writeFileSync(join(dir, OWNER_FILE), `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
     return dir;
   }
   save(record: ContainerRecord): void {

@@ -1,6 +1,18 @@
 // The image cache: each image is made in a temp dir and renamed into place, so a half-made image never shows.
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** `p<pid>s<starttime>` of this process (field 22 of /proc/self/stat). */
+export function partialOwnerTag(pid = process.pid): string {
+  let start = '';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    // no procfs: pid alone
+  }
+  return `p${pid}s${start}`;
+}
 
 export function imagePath(images: string, key: string): string {
   return join(images, key, 'rootfs');
@@ -12,7 +24,8 @@ export function publishImage(images: string, key: string, build: (root: string) 
   const rootfs = join(final, 'rootfs');
   if (existsSync(rootfs)) return rootfs;
   mkdirSync(images, { recursive: true, mode: 0o755 });
-  const tmp = mkdtempSync(join(images, `.partial-${key}-`));
+  // The creator's pid and start time in the name: after a crash, recovery removes partials whose creator is gone.
+  const tmp = mkdtempSync(join(images, `.partial-${key}-${partialOwnerTag()}-`));
   try {
     mkdirSync(join(tmp, 'rootfs'), { mode: 0o755 });
     build(join(tmp, 'rootfs'));
