@@ -1,6 +1,7 @@
 // Container records under <data>/containers/<id>, so a second terminal sees what the first started.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { LockerError } from './errors';
 import type { ContainerInfo } from '../../shared/types';
 import { containersDir } from './data-dir';
 
@@ -26,9 +27,14 @@ export class RecordStore {
   }
   create(id: string): string {
     const dir = this.containerDir(id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // Who is setting it up, so a crash before state.json exists can be told from work in progress.
-    writeFileSync(join(dir, OWNER_FILE), `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Who is setting it up, so a crash before state.json exists can be told from work in progress.
+      writeFileSync(join(dir, OWNER_FILE), `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw dataDirError(this.dir, e as NodeJS.ErrnoException);
+    }
     return dir;
   }
   save(record: ContainerRecord): void {
@@ -53,6 +59,25 @@ export class RecordStore {
   remove(id: string): void {
     rmSync(this.containerDir(id), { recursive: true, force: true });
   }
+}
+
+/** A LockerError saying why the data dir cannot be written (read-only, full, no permission). */
+export function dataDirError(dir: string, e: NodeJS.ErrnoException): LockerError {
+  // mkdir -p reports ENOENT on a read-only filesystem: ask the nearest existing ancestor.
+  let code = e.code;
+  for (let p = dir; code === 'ENOENT' && p !== dirname(p); p = dirname(p)) {
+    try {
+      accessSync(p, constants.W_OK);
+      break;
+    } catch (err) {
+      code = (err as NodeJS.ErrnoException).code;
+    }
+  }
+  const why = code === 'EROFS' ? 'it is on a read-only filesystem'
+    : code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : e.message;
+  return new LockerError(`cannot write the data dir ${dir} (${why}); free space there, or set LOCKER_DATA_DIR to a writable directory`);
 }
 
 /** Field 22 (starttime) of /proc/PID/stat, or undefined when the process is gone. */

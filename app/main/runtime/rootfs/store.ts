@@ -1,6 +1,7 @@
 // The image cache: each image is made in a temp dir and renamed into place, so a half-made image never shows.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { dataDirError } from '../records';
 
 /** `p<pid>s<starttime>` of this process (field 22 of /proc/self/stat). */
 export function partialOwnerTag(pid = process.pid): string {
@@ -23,9 +24,14 @@ export function publishImage(images: string, key: string, build: (root: string) 
   const final = join(images, key);
   const rootfs = join(final, 'rootfs');
   if (existsSync(rootfs)) return rootfs;
-  mkdirSync(images, { recursive: true, mode: 0o755 });
-  // The creator's pid and start time in the name: after a crash, recovery removes partials whose creator is gone.
-  const tmp = mkdtempSync(join(images, `.partial-${key}-${partialOwnerTag()}-`));
+  let tmp: string;
+  try {
+    mkdirSync(images, { recursive: true, mode: 0o755 });
+    // The creator's pid and start time in the name: after a crash, recovery removes partials whose creator is gone.
+    tmp = mkdtempSync(join(images, `.partial-${key}-${partialOwnerTag()}-`));
+  } catch (e) {
+    throw dataDirError(images, e as NodeJS.ErrnoException);
+  }
   try {
     mkdirSync(join(tmp, 'rootfs'), { mode: 0o755 });
     build(join(tmp, 'rootfs'));

@@ -20,8 +20,13 @@ export function importTarball(images: string, path: string, rootless: boolean): 
     if (r.error) throw new LockerError(`cannot run tar to import ${path}: ${r.error.message}; install tar`);
     if (r.status !== 0) {
       const why = (r.stderr || '').split('\n').find((l) => l.trim()) ?? `tar exited with ${r.status}`;
-      const space = /No space left/.test(r.stderr) ? ' (the disk is full: free space in the data dir)' : '';
-      throw new LockerError(`--rootfs ${path} is not a readable tar archive (${why.replace(/^tar: /, '')})${space}; re-create it, e.g. docker export NAME > rootfs.tar`);
+      if (/No space left|Disk quota exceeded/.test(r.stderr)) {
+        throw new LockerError(`cannot import --rootfs ${path}: the disk holding the data dir (${images}) is full; nothing was kept. Free space there or set LOCKER_DATA_DIR elsewhere`);
+      }
+      if (/Read-only file system/.test(r.stderr)) {
+        throw new LockerError(`cannot import --rootfs ${path}: the data dir (${images}) is on a read-only filesystem; set LOCKER_DATA_DIR to a writable directory`);
+      }
+      throw new LockerError(`--rootfs ${path} is not a readable tar archive (${why.replace(/^tar: /, '')}); re-create it, e.g. docker export NAME > rootfs.tar`);
     }
   });
 }
