@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { hostLayout, listCgroups } from '../runtime/cgroups';
+import { createCgroup, hostLayout, listCgroups, openCgroup } from '../runtime/cgroups';
+import { cleanupLeaks, compareHost, snapshotHost, type Leak } from '../runtime/host-check';
 import { processStartTime, type ContainerRecord } from '../runtime/records';
 import { Runtime } from '../runtime/runtime';
 import { partialOwnerTag } from '../runtime/rootfs/store';
@@ -253,5 +254,65 @@ describe('a data dir that is read-only or full', () => {
     } finally {
       rmSync(data, { recursive: true, force: true });
     }
+  });
+});
+
+describe('host check', () => {
+  test('snapshotHost/compareHost find what Locker left; cleanupLeaks removes it and keeps what runs', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'locker-hostcheck-'));
+    const hex = (): string => [...Array(12)].map(() => Math.floor(Math.random() * 16).toString(16)).join('');
+    const deadId = hex();
+    const vethId = hex();
+    const veth = 'lk' + vethId.slice(0, 10);
+    const mnt = join(data, 'containers', deadId, 'rootfs');
+    const env = { ...process.env, LOCKER_DATA_DIR: data };
+    const live = spawn(CLI, ['run', '--name', 'live', ...(cgroupsWork ? ['--pids-limit', '20'] : []), '--', 'sh', '-c', 'echo ready; exec sleep 30'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let liveOut = '';
+    live.stdout!.on('data', (d) => (liveOut += d));
+    try {
+      const before = snapshotHost(data);
+      await until(() => liveOut.includes('ready'), 10000);
+      const liveId = readdirSync(join(data, 'containers'))[0];
+      // Leaks as a crash leaves them: a dead container's dir with a mount under it, its cgroup, a veth.
+      mkdirSync(mnt, { recursive: true });
+      writeFileSync(join(data, 'containers', deadId, 'state.json'), JSON.stringify({ id: deadId, state: 'exited', pid: 1, pidStartTime: '', ownerPid: 1 }));
+      assert.equal(spawnSync('mount', ['-t', 'tmpfs', 'leak', mnt]).status, 0);
+      if (cgroupsWork) createCgroup(deadId, { pidsLimit: 10 });
+      const ipOk = spawnSync('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'lp' + vethId.slice(0, 10)]).status === 0;
+
+      const mine = (l: Leak): boolean => [deadId, liveId, veth, mnt].includes(l.name);
+      const leaks = compareHost(before, snapshotHost(data)).filter(mine);
+      const expected: Leak[] = [
+        { kind: 'mount', name: mnt },
+        ...(cgroupsWork ? [{ kind: 'cgroup' as const, name: deadId }, { kind: 'cgroup' as const, name: liveId }] : []),
+        ...(ipOk ? [{ kind: 'veth' as const, name: veth }] : []),
+        { kind: 'container', name: deadId },
+        { kind: 'container', name: liveId },
+      ];
+      const key = (l: Leak): string => `${l.kind}:${l.name}`;
+      assert.deepEqual(leaks.map(key).sort(), expected.map(key).sort());
+
+      const result = await cleanupLeaks(data, leaks);
+      assert.deepEqual(result.kept.map(key).sort(), expected.filter((l) => l.name === liveId).map(key).sort(), JSON.stringify(result.kept));
+      assert.ok(result.kept.every((k) => /running/.test(k.why)));
+      const left = compareHost(before, snapshotHost(data)).filter(mine);
+      assert.deepEqual(left.map(key).sort(), expected.filter((l) => l.name === liveId).map(key).sort());
+      assert.equal(live.exitCode, null, 'the running container was not touched');
+    } finally {
+      spawnSync('umount', ['-l', mnt]);
+      spawnSync('ip', ['link', 'del', veth]);
+      live.kill('SIGTERM');
+      await exited(live);
+      if (cgroupsWork) await openCgroup(deadId, hostLayout(), true).remove();
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  test('compareHost counts stacked mounts and a changed hostname', () => {
+    const base = { hostname: 'a', mounts: ['/', '/x'], cgroups: [], veths: [], containers: [] };
+    assert.deepEqual(compareHost(base, { ...base, hostname: 'b', mounts: ['/', '/x', '/x'] }), [
+      { kind: 'hostname', name: 'b' }, { kind: 'mount', name: '/x' },
+    ]);
+    assert.deepEqual(compareHost(base, base), []);
   });
 });
