@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { HostInfo, LockerApi, RunResult, TerminalInfo } from '../../shared/api';
+import type { HostInfo, LaunchSettings, LessonPreset, LockerApi, RunResult, TerminalInfo } from '../../shared/api';
 import type { ContainerInfo } from '../../shared/types';
 import { ContainerList } from './components/ContainerList';
 import { LaunchPanel } from './components/LaunchPanel';
+import { LessonPanel } from './components/LessonPanel';
+import { ToolsPanel } from './components/ToolsPanel';
 import { SideBySide } from './components/SideBySide';
 import { useStored, type Theme } from './lib/settings';
 
@@ -12,6 +14,9 @@ export function App({ api }: { api: LockerApi }) {
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [hostTerminal, setHostTerminal] = useState<TerminalInfo | null>(null);
   const [error, setError] = useState('');
+  const [preset, setPreset] = useState<{ nonce: number; preset: LessonPreset } | null>(null);
+  const [settings, setSettings] = useState<LaunchSettings | string>('');
+  const [containerTerminal, setContainerTerminal] = useState<string | null>(null);
   const [theme, setTheme] = useStored<Theme>('theme', 'dark');
   const [fontSize, setFontSize] = useStored<number>('fontSize', 15);
 
@@ -49,6 +54,8 @@ export function App({ api }: { api: LockerApi }) {
     setSelectedId(r.container.id);
   }, []);
 
+  const applyPreset = useCallback((p: LessonPreset) => setPreset((cur) => ({ nonce: (cur?.nonce ?? 0) + 1, preset: p })), []);
+
   const act = (p: Promise<unknown>) => p.then(() => setError(''), (e: Error) => setError(e.message));
 
   const zoom = (d: number) => setFontSize(Math.min(32, Math.max(9, fontSize + d)));
@@ -76,7 +83,11 @@ export function App({ api }: { api: LockerApi }) {
       {error && <p className="error banner" role="alert" data-testid="app-error">{error}</p>}
       <div className="layout">
         <aside>
-          <LaunchPanel api={api} hostInfo={hostInfo} onStarted={onStarted} />
+          <LessonPanel
+            api={api} container={selected} onPreset={applyPreset}
+            terminals={{ host: hostTerminal?.terminalId ?? null, container: selected?.state === 'running' ? containerTerminal : null }}
+          />
+          <LaunchPanel api={api} hostInfo={hostInfo} onStarted={onStarted} preset={preset} onSettings={setSettings} />
           <ContainerList
             containers={containers} selectedId={selectedId} onOpen={setSelectedId}
             onStop={(id) => act(api.stop({ id }))}
@@ -87,7 +98,11 @@ export function App({ api }: { api: LockerApi }) {
           />
         </aside>
         <main>
-          <SideBySide api={api} hostInfo={hostInfo} hostTerminal={hostTerminal} container={selected} fontSize={fontSize} theme={theme} />
+          <SideBySide
+            api={api} hostInfo={hostInfo} hostTerminal={hostTerminal} container={selected} fontSize={fontSize} theme={theme}
+            onActiveTerminal={setContainerTerminal}
+          />
+          <ToolsPanel api={api} containerId={selected?.id ?? null} settings={settings} />
         </main>
       </div>
     </div>

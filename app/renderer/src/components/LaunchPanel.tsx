@@ -1,49 +1,86 @@
 // The launch form. Everything is checked here first, so a bad value shows inline and nothing starts;
 // the main side checks again (it trusts no renderer).
-import { useState, type FormEvent } from 'react';
-import { runRequestProblem, splitCommand, type HostInfo, type LockerApi, type RunResult } from '../../../shared/api';
+import { useEffect, useState, type FormEvent } from 'react';
+import { runRequestProblem, splitCommand, type HostInfo, type LaunchSettings, type LessonPreset, type LockerApi, type RunResult } from '../../../shared/api';
 import { NAMESPACES, NAMESPACE_HELP, type Namespace } from '../../../shared/types';
 
 interface Props {
   api: LockerApi;
   hostInfo: HostInfo | null;
   onStarted(result: RunResult): void;
+  /** A lesson step's settings; applied whenever nonce changes. */
+  preset?: { nonce: number; preset: LessonPreset } | null;
+  /** The form's current settings, or its one-line problem, for the equivalent commands. */
+  onSettings?(settings: LaunchSettings | string): void;
 }
 
-export function LaunchPanel({ api, hostInfo, onStarted }: Props) {
+/** The form as typed → a request, or the one-line problem. */
+function toSettings(f: { useDefault: boolean; rootfs: string; command: string; hostname: string; namespaces: Namespace[]; memory: string; cpus: string; pidsLimit: string }): LaunchSettings | string {
+  let argv: string[];
+  try {
+    argv = splitCommand(f.command);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const pids = f.pidsLimit.trim();
+  const req: LaunchSettings = {
+    command: argv,
+    rootfs: f.useDefault ? undefined : f.rootfs.trim(),
+    hostname: f.hostname.trim() === '' ? undefined : f.hostname.trim(),
+    namespaces: f.namespaces,
+    memory: f.memory.trim() === '' ? undefined : f.memory.trim(),
+    cpus: f.cpus.trim() === '' ? undefined : f.cpus.trim(),
+    pidsLimit: pids === '' ? undefined : /^\d+$/.test(pids) ? Number(pids) : NaN,
+  };
+  const problem = runRequestProblem({ ...req, cols: 80, rows: 24 }) ?? (!f.useDefault && !req.rootfs ? 'type a rootfs path, or choose the embedded default' : undefined);
+  return problem ?? req;
+}
+
+export function LaunchPanel({ api, hostInfo, onStarted, preset, onSettings }: Props) {
   const [useDefault, setUseDefault] = useState(true);
   const [rootfs, setRootfs] = useState('');
   const [command, setCommand] = useState('/bin/sh');
   const [hostname, setHostname] = useState('');
   // The user namespace is optional as root and required otherwise (the runtime says so too).
   const [namespaces, setNamespaces] = useState<Namespace[]>(NAMESPACES.filter((n) => n !== 'user'));
+  const [memory, setMemory] = useState('');
+  const [cpus, setCpus] = useState('');
+  const [pidsLimit, setPidsLimit] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (!preset) return;
+    const p = preset.preset;
+    setUseDefault(true);
+    setCommand(p.command ?? '/bin/sh');
+    setHostname(p.hostname ?? '');
+    setNamespaces(NAMESPACES.filter((n) => p.namespaces.includes(n)));
+    setMemory(p.memory ?? '');
+    setCpus(p.cpus ?? '');
+    setPidsLimit(p.pidsLimit === undefined ? '' : String(p.pidsLimit));
+    setError('');
+  }, [preset]);
+
+  const form = { useDefault, rootfs, command, hostname, namespaces, memory, cpus, pidsLimit };
+  const current = toSettings(form);
+  const key = JSON.stringify(current);
+  useEffect(() => {
+    onSettings?.(current);
+    // key stands for current
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, onSettings]);
 
   const toggle = (n: Namespace) => setNamespaces((cur) => (cur.includes(n) ? cur.filter((x) => x !== n) : NAMESPACES.filter((x) => x === n || cur.includes(x))));
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    let argv: string[];
-    try {
-      argv = splitCommand(command);
-    } catch (err) {
-      setError((err as Error).message);
+    const settings = toSettings(form);
+    if (typeof settings === 'string') {
+      setError(settings);
       return;
     }
-    const req = {
-      command: argv,
-      rootfs: useDefault ? undefined : rootfs.trim(),
-      hostname: hostname.trim() === '' ? undefined : hostname.trim(),
-      namespaces,
-      cols: 80,
-      rows: 24,
-    };
-    const problem = runRequestProblem(req) ?? (!useDefault && !req.rootfs ? 'type a rootfs path, or choose the embedded default' : undefined);
-    if (problem) {
-      setError(problem);
-      return;
-    }
+    const req = { ...settings, cols: 80, rows: 24 };
     setError('');
     setBusy(true);
     try {
@@ -89,6 +126,12 @@ export function LaunchPanel({ api, hostInfo, onStarted }: Props) {
             <b>{n}</b> <span className="help">{NAMESPACE_HELP[n]}</span>
           </label>
         ))}
+      </fieldset>
+      <fieldset className="limits">
+        <legend>cgroup limits (empty: none)</legend>
+        <label>memory <input type="text" value={memory} placeholder="64m" onChange={(e) => setMemory(e.target.value)} data-testid="launch-memory" /></label>
+        <label>cpus <input type="text" value={cpus} placeholder="0.5" onChange={(e) => setCpus(e.target.value)} data-testid="launch-cpus" /></label>
+        <label>pids <input type="text" value={pidsLimit} placeholder="20" onChange={(e) => setPidsLimit(e.target.value)} data-testid="launch-pids" /></label>
       </fieldset>
       {error && (
         <p className="error" role="alert" data-testid="launch-error">

@@ -6,6 +6,7 @@ import type { ContainerInfo, Inspection } from '../../../shared/types';
 import { exitStatus } from '../lib/format';
 import type { Theme } from '../lib/settings';
 import { FileBrowser } from './FileBrowser';
+import { Gauges } from './Gauges';
 import { NamespaceTable } from './NamespaceTable';
 import { ProcessTree } from './ProcessTree';
 import { TerminalPane } from './TerminalPane';
@@ -17,11 +18,13 @@ interface Props {
   container: ContainerInfo | null;
   fontSize: number;
   theme: Theme;
+  /** The container terminal shown (the active tab), for lesson commands. */
+  onActiveTerminal?(terminalId: string | null): void;
 }
 
 const REFRESH_MS = 500;
 
-export function SideBySide({ api, hostInfo, hostTerminal, container, fontSize, theme }: Props) {
+export function SideBySide({ api, hostInfo, hostTerminal, container, fontSize, theme, onActiveTerminal }: Props) {
   const [inspection, setInspection] = useState<Inspection | null>(null);
   const [inspectError, setInspectError] = useState('');
   const [selectedPid, setSelectedPid] = useState<number | null>(null);
@@ -45,10 +48,18 @@ export function SideBySide({ api, hostInfo, hostTerminal, container, fontSize, t
   }, [api, id]);
 
   useEffect(() => {
+    onActiveTerminal?.(activeTab);
+  }, [activeTab, onActiveTerminal]);
+
+  useEffect(() => {
     if (!id || !running) return;
     let live = true;
-    const tick = () =>
-      api.inspect({ id }).then(
+    let inFlight = false;
+    const tick = () => {
+      // never queue inspections behind a slow one (a fork bomb makes /proc big)
+      if (inFlight) return;
+      inFlight = true;
+      void api.inspect({ id }).then(
         (i) => {
           if (!live) return;
           setInspection(i);
@@ -56,9 +67,14 @@ export function SideBySide({ api, hostInfo, hostTerminal, container, fontSize, t
           // start with the container's init picked, so both trees show where the container is
           setSelectedPid((cur) => cur ?? i.pid);
         },
-        (e: Error) => live && setInspectError(e.message),
-      );
-    void tick();
+        (e: Error) => {
+          if (live) setInspectError(e.message);
+        },
+      ).finally(() => {
+        inFlight = false;
+      });
+    };
+    tick();
     const timer = setInterval(tick, REFRESH_MS);
     return () => {
       live = false;
@@ -168,6 +184,7 @@ export function SideBySide({ api, hostInfo, hostTerminal, container, fontSize, t
         </div>
       </div>
       {inspectError && running && <p className="error">{inspectError}</p>}
+      {inspection?.resources && running && <Gauges resources={inspection.resources} />}
       {inspection && <NamespaceTable namespaces={inspection.namespaces} />}
     </section>
   );

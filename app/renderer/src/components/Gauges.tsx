@@ -1,0 +1,52 @@
+// cgroup gauges for a container with limits, from inspect().resources (refreshed with the rest of
+// the inspection). CPU use is the rate of cpu usage between two readings.
+import { useRef } from 'react';
+import type { Inspection } from '../../../shared/types';
+
+function bytes(n: number | null): string {
+  if (n === null) return '?';
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${(n / 1024).toFixed(0)} KiB`;
+}
+
+function Gauge({ label, value, max, text, testId }: { label: string; value: number | null; max: number | null; text: string; testId: string }) {
+  const pct = value !== null && max ? Math.min(100, (value / max) * 100) : 0;
+  return (
+    <div className="gauge" data-testid={testId} data-value={value ?? ''} data-max={max ?? ''}>
+      <div className="label">{label}</div>
+      <div className="bar"><div className={`fill${pct >= 95 ? ' full' : ''}`} style={{ width: `${pct}%` }} /></div>
+      <div className="text mono">{text}</div>
+    </div>
+  );
+}
+
+export function Gauges({ resources }: { resources: NonNullable<Inspection['resources']> }) {
+  const { stats, limits } = resources;
+  const prev = useRef<{ usec: number; at: number } | null>(null);
+  let cpuPct: number | null = null;
+  if (stats.cpuUsageUsec !== null) {
+    const now = performance.now();
+    const p = prev.current;
+    if (p && now > p.at) cpuPct = ((stats.cpuUsageUsec - p.usec) / 1000 / (now - p.at)) * 100;
+    if (!p || p.usec !== stats.cpuUsageUsec || now - p.at > 2000) prev.current = { usec: stats.cpuUsageUsec, at: now };
+  }
+  const cpuMax = limits.cpus ? limits.cpus * 100 : null;
+  return (
+    <section className="panel gauges" data-testid="cgroup-gauges">
+      <h3>cgroup limits and use</h3>
+      <Gauge
+        label="pids" value={stats.pidsCurrent} max={stats.pidsMax} testId="gauge-pids"
+        text={`${stats.pidsCurrent ?? '?'} / ${stats.pidsMax ?? 'no limit'}${stats.pidsRejected ? ` · ${stats.pidsRejected} forks refused` : ''}`}
+      />
+      <Gauge
+        label="memory" value={stats.memoryCurrent} max={stats.memoryMax} testId="gauge-memory"
+        text={`${bytes(stats.memoryCurrent)} / ${stats.memoryMax === null ? 'no limit' : bytes(stats.memoryMax)}${stats.memoryEvents.oomKill ? ` · ${stats.memoryEvents.oomKill} OOM kills` : stats.memoryEvents.oom ? ` · ${stats.memoryEvents.oom} OOM events` : ''}`}
+      />
+      <Gauge
+        label="cpu" value={cpuPct === null ? null : Math.max(0, cpuPct)} max={cpuMax ?? 100} testId="gauge-cpu"
+        text={`${cpuPct === null ? '…' : `${Math.max(0, cpuPct).toFixed(0)}%`} of ${cpuMax === null ? 'no limit' : `${cpuMax.toFixed(0)}%`} · used ${((stats.cpuUsageUsec ?? 0) / 1e6).toFixed(2)} s${stats.nrThrottled ? ` · throttled ${stats.nrThrottled}× (${((stats.throttledUsec ?? 0) / 1e6).toFixed(2)} s)` : ''}`}
+      />
+    </section>
+  );
+}
