@@ -100,7 +100,7 @@ test('the syscall log shows pivot_root after a run, and exports as text', async 
   expect(text.indexOf('clone(')).toBeLessThan(text.indexOf('pivot_root('));
 });
 
-test('equivalent commands follow the launch form; preflight lists checks', async ({ app: page }) => {
+test('equivalent commands follow the launch form; preflight lists checks; the host check is clean', async ({ app: page }) => {
   await page.getByTestId('launch-hostname').fill('equiv-demo');
   await page.getByTestId('tools-tab-equivalent').click();
   await expect(page.getByTestId('equivalent-unshare')).toContainText('unshare');
@@ -111,4 +111,7 @@ test('equivalent commands follow the launch form; preflight lists checks', async
   await expect(page.getByTestId('equivalent-error')).toContainText('UTS');
   await page.getByTestId('tools-tab-preflight').click();
   await expect(page.locator('[data-testid^="preflight-"][data-status]').first()).toBeVisible({ timeout: 20_000 });
+  // host check: nothing runs now, so nothing may be left over from the earlier tests
+  await page.getByTestId('tools-tab-hostcheck').click();
+  await expect(page.getByTestId('hostcheck-clean')).toBeVisible();
 });

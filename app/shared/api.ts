@@ -175,6 +175,23 @@ export interface EquivalentCommands {
   notes: string[];
 }
 
+export interface HostLeak {
+  kind: 'hostname' | 'mount' | 'cgroup' | 'veth' | 'container';
+  name: string;
+}
+
+export interface HostCheckReport {
+  /** When the baseline was taken (app start), ms since the epoch. */
+  since: number;
+  /** What the host has now that it lacked then (running containers' cgroups, veths and dirs included). */
+  leaks: HostLeak[];
+}
+
+export interface HostCleanup {
+  removed: HostLeak[];
+  kept: (HostLeak & { why: string })[];
+}
+
 /** Request/response methods. Every method takes at most one plain object so validation is uniform. */
 export interface LockerCalls {
   hostInfo(): Promise<HostInfo>;
@@ -201,6 +218,10 @@ export interface LockerCalls {
   syscallLog(req: { id: string }): Promise<SyscallRecord[]>;
   preflight(): Promise<PreflightCheck[]>;
   equivalent(req: LaunchSettings): Promise<EquivalentCommands>;
+  /** Compares the host with its state when the app started. */
+  hostCheck(): Promise<HostCheckReport>;
+  /** Removes Locker's leftovers found by the host check; keeps what still runs and what Locker did not make. */
+  cleanupHost(): Promise<HostCleanup>;
 }
 
 export interface LockerEvents {
@@ -245,6 +266,8 @@ export const Channel = {
   syscallLog: 'locker:syscall-log',
   preflight: 'locker:preflight',
   equivalent: 'locker:equivalent',
+  hostCheck: 'locker:host-check',
+  cleanupHost: 'locker:cleanup-host',
   syscalls: 'locker:event:syscalls',
   containers: 'locker:event:containers',
   terminalData: 'locker:event:terminal-data',
@@ -254,7 +277,7 @@ export const Channel = {
 export const CALL_NAMES = [
   'hostInfo', 'listContainers', 'run', 'stop', 'remove', 'inspect', 'listDir', 'listTerminals',
   'openHostShell', 'exec', 'attachTerminal', 'writeTerminal', 'resizeTerminal', 'ackTerminal', 'closeTerminal',
-  'listLessons', 'verifyStep', 'syscallLog', 'preflight', 'equivalent',
+  'listLessons', 'verifyStep', 'syscallLog', 'preflight', 'equivalent', 'hostCheck', 'cleanupHost',
 ] as const satisfies readonly CallName[];
 export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit', 'syscalls'] as const satisfies readonly EventName[];
 

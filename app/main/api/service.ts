@@ -3,7 +3,7 @@
 import { hostname as osHostname } from 'node:os';
 import {
   SYSCALL_BACKLOG, SYSCALL_BATCH_MS,
-  type CallArg, type CallName, type Envelope, type EquivalentCommands, type EventName, type HostInfo, type LessonList, type LockerCalls,
+  type CallArg, type CallName, type Envelope, type EquivalentCommands, type EventName, type HostCheckReport, type HostCleanup, type HostInfo, type LessonList, type LockerCalls,
   type LockerEvents, type PreflightCheck, type RunResult, type SyscallRecord, type TerminalInfo, type TerminalSnapshot, type VerifyResult,
 } from '../../shared/api';
 import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
@@ -31,6 +31,12 @@ interface SyscallTrack {
   pending: SyscallRecord[];
 }
 
+/** Loaded on first use: it pulls in the native helper, which transport tests never need. */
+function hostCheckModule(): typeof import('../runtime/host-check') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../runtime/host-check') as typeof import('../runtime/host-check');
+}
+
 type Listener<E extends EventName> = (payload: LockerEvents[E]) => void;
 
 export class LockerService implements LockerCalls {
@@ -41,6 +47,7 @@ export class LockerService implements LockerCalls {
   private readonly syscalls = new Map<string, SyscallTrack>();
   private flushTimer: NodeJS.Timeout | undefined;
   private counter = 0;
+  private readonly baseline: { at: number; snapshot: import('../runtime/host-check').HostSnapshot; dataDir: string } | undefined;
 
   constructor(private readonly runtime: ContainerRuntime, private readonly opts: ServiceOptions = {}) {
     this.stopWatching = runtime.onChange((containers) => {
@@ -55,6 +62,15 @@ export class LockerService implements LockerCalls {
     // The runtime reports libc calls only while someone listens: listen from the start, so a
     // container's log is complete however late a window opens it.
     this.stopLogging = syscallLog.subscribe((e) => this.onSyscall(e));
+    // The host as it was at app start, for the host check (only with the real runtime: it owns a data dir).
+    const dataDir = (runtime as { dataRoot?: unknown }).dataRoot;
+    if (typeof dataDir === 'string') {
+      try {
+        this.baseline = { at: Date.now(), snapshot: hostCheckModule().snapshotHost(dataDir), dataDir };
+      } catch {
+        this.baseline = undefined;
+      }
+    }
   }
 
   on<E extends EventName>(event: E, listener: Listener<E>): () => void {
@@ -210,6 +226,23 @@ export class LockerService implements LockerCalls {
     }, rootless);
     const e = eq.equivalents(eq.equivalentInput(spec, rootless));
     return { unshare: e.unshare, runcConfig: JSON.stringify(e.ociConfig, null, 2), docker: e.docker, notes: e.notes };
+  }
+
+  async hostCheck(): Promise<HostCheckReport> {
+    const b = this.requireBaseline();
+    const hc = hostCheckModule();
+    return { since: b.at, leaks: hc.compareHost(b.snapshot, hc.snapshotHost(b.dataDir)) };
+  }
+
+  async cleanupHost(): Promise<HostCleanup> {
+    const b = this.requireBaseline();
+    const hc = hostCheckModule();
+    return hc.cleanupLeaks(b.dataDir, hc.compareHost(b.snapshot, hc.snapshotHost(b.dataDir)));
+  }
+
+  private requireBaseline(): NonNullable<LockerService['baseline']> {
+    if (!this.baseline) throw new Error('no host snapshot from app start (this runtime has no data dir on the host)');
+    return this.baseline;
   }
 
   private onSyscall(e: SyscallEntry): void {

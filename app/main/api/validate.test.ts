@@ -48,6 +48,8 @@ const bad: [string, string, unknown, RegExp][] = [
   ['preflight with an argument', 'preflight', { all: true }, /takes no argument/],
   ['equivalent with a terminal size', 'equivalent', { command: ['/bin/sh'], namespaces: [], cols: 80 }, /unknown field "cols"/],
   ['equivalent without namespaces', 'equivalent', { command: ['/bin/sh'] }, /missing "namespaces"/],
+  ['host check with an argument', 'hostCheck', { deep: true }, /hostCheck takes no argument/],
+  ['clean up with a list', 'cleanupHost', ['mount'], /cleanupHost takes no argument, got an array/],
   ['class instance', 'stop', new (class { id = 'a'; })(), /plain object/],
 ];
 

@@ -128,6 +128,8 @@ const checks: { [M in CallName]: Check<CallArg<M>> } = {
   syscallLog: obj({ id }),
   preflight: none,
   equivalent: obj(launch.required, launch.optional),
+  hostCheck: none,
+  cleanupHost: none,
 };
 
 export function isCallName(name: unknown): name is CallName {

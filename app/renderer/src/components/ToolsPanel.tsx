@@ -1,7 +1,7 @@
 // Below the side-by-side view: the syscall log, the same launch as other tools would say it,
 // the machine's preflight checks and the host check.
 import { useEffect, useState } from 'react';
-import type { EquivalentCommands, LaunchSettings, LockerApi, PreflightCheck } from '../../../shared/api';
+import type { EquivalentCommands, HostCheckReport, HostCleanup, LaunchSettings, LockerApi, PreflightCheck } from '../../../shared/api';
 import { SyscallPane } from './SyscallPane';
 
 type Tab = 'syscalls' | 'equivalent' | 'preflight' | 'hostcheck';
@@ -21,12 +21,7 @@ export function ToolsPanel({ api, containerId, settings }: { api: LockerApi; con
       {tab === 'syscalls' && <SyscallPane api={api} containerId={containerId} />}
       {tab === 'equivalent' && <Equivalent api={api} settings={settings} />}
       {tab === 'preflight' && <Preflight api={api} />}
-      {tab === 'hostcheck' && (
-        <p className="muted" data-testid="hostcheck-note">
-          Host check (compare the host with its state at app start, list leaks, clean up) waits for app/main/runtime/host-check.ts,
-          which is not in the tree yet; the API and this panel will call snapshotHost/compareHost/cleanupLeaks once it lands.
-        </p>
-      )}
+      {tab === 'hostcheck' && <HostCheck api={api} />}
     </section>
   );
 }
@@ -107,6 +102,41 @@ function Preflight({ api }: { api: LockerApi }) {
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+function HostCheck({ api }: { api: LockerApi }) {
+  const [report, setReport] = useState<HostCheckReport | null>(null);
+  const [cleanup, setCleanup] = useState<HostCleanup | null>(null);
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const run = (p: Promise<unknown>) => {
+    setBusy(true);
+    p.then(() => setError(''), (e: Error) => setError(e.message)).finally(() => setBusy(false));
+  };
+  const check = () => run(api.hostCheck().then(setReport));
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(check, [api]);
+  return (
+    <div className="hostcheck" data-testid="hostcheck-panel">
+      <p className="muted">
+        What the host has now that it did not have when Locker started{report ? ` (${new Date(report.since).toLocaleTimeString()})` : ''}:
+        mounts, locker cgroups, container veths, container directories, a changed hostname. Running containers show up here too; Clean up keeps them.
+      </p>
+      <button type="button" onClick={check} disabled={busy} data-testid="hostcheck-run">Check again</button>{' '}
+      <button type="button" onClick={() => run(api.cleanupHost().then((c) => { setCleanup(c); return api.hostCheck().then(setReport); }))} disabled={busy} data-testid="hostcheck-cleanup">Clean up</button>
+      {error && <p className="error">{error}</p>}
+      {report && report.leaks.length === 0 && <p className="ok" data-testid="hostcheck-clean">✔ nothing left behind</p>}
+      {report && report.leaks.length > 0 && (
+        <ul data-testid="hostcheck-leaks">{report.leaks.map((l) => <li key={`${l.kind}:${l.name}`} className="mono">{l.kind}: {l.name}</li>)}</ul>
+      )}
+      {cleanup && (
+        <p data-testid="hostcheck-result">
+          removed {cleanup.removed.length}; kept {cleanup.kept.length}
+          {cleanup.kept.map((k) => <span key={`${k.kind}:${k.name}`} className="muted"><br />{k.kind} {k.name}: {k.why}</span>)}
+        </p>
+      )}
     </div>
   );
 }
