@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DEFAULT_CAPS, capMask, capNames } from '../runtime/security/capabilities';
-import { CLI, REPO, runAsUser, sandbox, startCli, until, userDataDir } from '../testing/harness';
+import { CLI, REPO, TEST_USER, cliForTestUser, runAsUser, sandbox, startCli, until, userDataDir } from '../testing/harness';
 
 const sb = sandbox();
 const userData = userDataDir();
@@ -123,6 +123,23 @@ describe('default privileges', () => {
     assert.equal(sb.run(['rm', '-f', 'capexec']).status, 0);
     await run.done;
   });
+});
+
+test('rootless exec: the same capabilities and no_new_privs', async () => {
+  const run = spawn('runuser', ['-u', TEST_USER, '--', 'env', `LOCKER_DATA_DIR=${userData}`, 'HOME=/tmp', cliForTestUser(), 'run', '--name', 'rlexec', '--', 'sh', '-c', 'echo ready; exec sleep 30'],
+    { cwd: '/tmp', stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  run.stdout!.on('data', (d) => (out += d));
+  const done = new Promise((r) => run.once('exit', r));
+  try {
+    await until(() => out.includes('ready'), 10000);
+    const ex = runAsUser(userData, ['exec', 'rlexec', '--', 'cat', '/proc/self/status']);
+    assert.equal(ex.status, 0, ex.stderr);
+    assertDefaultCaps(ex.stdout);
+  } finally {
+    runAsUser(userData, ['rm', '-f', 'rlexec']);
+    await done;
+  }
 });
 
 describe('masked and read-only paths', () => {
