@@ -25,6 +25,7 @@ const raw = {
   ioctlWinsize: libc.func('int ioctl(int fd, unsigned long request, const uint16_t *winsize)'),
   syscall4: libc.func('long syscall(long number, long a1, const char *a2, const void *a3, size_t a4)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
+  fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
   getuid: libc.func('uint32_t getuid(void)'),
   getgid: libc.func('uint32_t getgid(void)'),
   strerror: libc.func('const char *strerror(int errnum)'),
@@ -80,6 +81,13 @@ export const prctl = (option: number, optionName: string, arg: number): number =
   call('prctl', `${optionName}, ${arg}`, () => raw.prctl(option, arg, 0, 0, 0) as number);
 export const execve = (path: string, argv: string[], envp: string[]): number =>
   call('execve', `${q(path)}, ${JSON.stringify(argv)}, [${envp.length} vars]`, () => raw.execve(path, [...argv, null], [...envp, null]) as number);
+/** Clears O_NONBLOCK: the fd's open file description is what a container's stdio will share. */
+export function setBlocking(fd: number): void {
+  const F_GETFL = 3;
+  const F_SETFL = 4;
+  const flags = call('fcntl', `${fd}, F_GETFL`, () => raw.fcntl(fd, F_GETFL, 0) as number);
+  if (flags & 0o4000) call('fcntl', `${fd}, F_SETFL, ~O_NONBLOCK`, () => raw.fcntl(fd, F_SETFL, flags & ~0o4000) as number);
+}
 export const getuid = (): number => raw.getuid() as number;
 export const getgid = (): number => raw.getgid() as number;
 

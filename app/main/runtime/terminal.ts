@@ -2,7 +2,7 @@
 // stays here as a TerminalHandle.
 import { closeSync } from 'node:fs';
 import * as tty from 'node:tty';
-import { setWinsize } from '../../../native/libc';
+import { setBlocking, setWinsize } from '../../../native/libc';
 import type { TerminalHandle } from './handles';
 
 interface PtyPair { master: number; slave: number; pty: string }
@@ -20,6 +20,8 @@ export interface PtyEnds {
 
 export function openPty(cols: number, rows: number): PtyEnds {
   const pair = native.open(cols, rows);
+  // node-pty opens the slave non-blocking; programs expect a blocking terminal (dash complains).
+  setBlocking(pair.slave);
   const stream = new tty.ReadStream(pair.master);
   const listeners = new Set<(data: Buffer) => void>();
   let closed = false;
