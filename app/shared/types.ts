@@ -11,7 +11,7 @@ export const NAMESPACE_HELP: Record<Namespace, string> = {
   mnt: 'its own mount table and root filesystem (pivot_root into the rootfs)',
   user: 'its own user IDs: root inside maps to an ordinary user outside',
   ipc: 'its own System V IPC and POSIX message queues',
-  net: 'its own network stack: only a loopback interface',
+  net: 'its own network stack: loopback, plus eth0 on the locker0 bridge when run as root',
   cgroup: 'its own view of the cgroup tree',
 };
 
