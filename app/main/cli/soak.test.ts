@@ -77,13 +77,15 @@ describe('soak', () => {
     }
     const handles = [];
     for (let i = 0; i < CONCURRENT; i++) {
-      const h = await rt.run({ command: ['sh', '-c', 'sleep 0.5'], pidsLimit: cgroupsWork && i % 2 === 0 ? 20 : undefined });
+      const h = await rt.run({ command: ['sleep', '600'], pidsLimit: cgroupsWork && i % 2 === 0 ? 20 : undefined });
       ids.push(h.info.id);
       handles.push(h);
     }
     assert.equal(rt.list().filter((c) => c.state === 'running').length, CONCURRENT, 'all concurrent containers ran at once');
-    const infos = await Promise.all(handles.map((h) => h.exited));
-    assert.ok(infos.every((i) => i.exitCode === 0));
+    // sleep as PID 1 ignores SIGTERM: stop escalates to SIGKILL after the grace time.
+    const stopped = await Promise.all(handles.map((h) => rt.stop(h.info.id, 50)));
+    assert.ok(stopped.every((i) => i.state === 'exited' && i.signal === 'SIGKILL'), JSON.stringify(stopped.map((i) => [i.state, i.signal])));
+    await Promise.all(handles.map((h) => h.exited));
     const elapsed = Date.now() - t0;
 
     const now = snapshotHost(data);
