@@ -75,13 +75,20 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const rt = keep ? new Runtime({ autoRemove: false }) : runtime;
   if (trace) syscallLog.subscribe((e) => process.stderr.write(formatTrace(e) + '\n'));
-  const handle = await rt.run(spec);
-  const forward = (sig: NodeJS.Signals, n: number): void => void process.on(sig, () => kill(handle.info.pid, n, 3));
+  // Handlers go in before the container starts: a signal that arrives meanwhile is passed on
+  // once its PID is known, instead of killing this process and orphaning the container.
+  let pid: number | undefined;
+  const pending: number[] = [];
+  const forward = (sig: NodeJS.Signals, n: number): void =>
+    void process.on(sig, () => (pid === undefined ? pending.push(n) : kill(pid, n, 3)));
   forward('SIGTERM', 15);
   forward('SIGHUP', 1);
   forward('SIGQUIT', 3);
+  if (!spec.tty) forward('SIGINT', 2);
+  const handle = await rt.run(spec);
+  pid = handle.info.pid;
+  for (const n of pending) kill(pid, n, 3);
   if (handle.terminal) attach(handle);
-  else forward('SIGINT', 2);
   const info = await handle.exited;
   if (info.oomKilled) process.stderr.write(`locker: the container hit its memory limit and the kernel's OOM killer ended a process\n`);
   if (handle.terminal) {
