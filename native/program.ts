@@ -6,7 +6,7 @@ import { CLONE, MS, MNT, PR, cloneFlagNames, decodeFlags, mountFlagNames } from 
 const enum Code {
   MOUNT = 1, UMOUNT2, SETHOSTNAME, PIVOT_ROOT, CHDIR, FCHDIR, CHROOT, MKDIR, MKNOD, SYMLINK, CREAT,
   SETSID, IOCTL, DUP2, CLOSE_RANGE, PRCTL, SETNS, WAIT_FD, FORK, SETRESUID, SETRESGID, SETGROUPS,
-  SETDOMAINNAME, CAPSET, EXECVE, FCNTL, GETCWD,
+  SETDOMAINNAME, CAPSET, EXECVE, FCNTL, GETCWD, UNSHARE,
 }
 
 export interface Step {
@@ -101,6 +101,9 @@ export class Program {
   }
   setns(fd: number, nstype: number): this {
     return this.add(Code.SETNS, 'setns', `${fd}, ${nsNames[nstype] ?? cloneFlagNames(nstype)}`, [fd, nstype, 0]);
+  }
+  unshare(flags: number): this {
+    return this.add(Code.UNSHARE, 'unshare', cloneFlagNames(flags), [flags, 0, 0]);
   }
   /** Blocks until the parent writes one byte to fd (it sets up uid/gid maps meanwhile). */
   waitFor(fd: number): this {

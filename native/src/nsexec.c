@@ -30,7 +30,7 @@ enum {
   OP_MOUNT = 1, OP_UMOUNT2, OP_SETHOSTNAME, OP_PIVOT_ROOT, OP_CHDIR, OP_FCHDIR, OP_CHROOT,
   OP_MKDIR, OP_MKNOD, OP_SYMLINK, OP_CREAT, OP_SETSID, OP_IOCTL, OP_DUP2, OP_CLOSE_RANGE,
   OP_PRCTL, OP_SETNS, OP_WAIT_FD, OP_FORK, OP_SETRESUID, OP_SETRESGID, OP_SETGROUPS,
-  OP_SETDOMAINNAME, OP_CAPSET, OP_EXECVE, OP_FCNTL, OP_GETCWD
+  OP_SETDOMAINNAME, OP_CAPSET, OP_EXECVE, OP_FCNTL, OP_GETCWD, OP_UNSHARE
 };
 
 #define MAX_STR 4
@@ -99,6 +99,7 @@ static int64_t run_op(const struct op *o) {
   case OP_CLOSE_RANGE: return syscall(SYS_close_range, (unsigned)n[0], (unsigned)n[1], (unsigned)n[2]);
   case OP_PRCTL: return prctl((int)n[0], (unsigned long)n[1], (unsigned long)n[2], 0, 0);
   case OP_SETNS: return setns((int)n[0], (int)n[1]);
+  case OP_UNSHARE: return unshare((int)n[0]);
   case OP_WAIT_FD: {
     char c;
     ssize_t r;

@@ -44,3 +44,13 @@ describe('cgroup limits', { skip: layout.canWrite ? false : `cgroups not writabl
     assert.match(r.stderr, /^locker: --memory "lots": expected a size like 64m or 1g/);
   });
 });
+
+describe('cgroup namespace with limits', { skip: layout.canWrite ? false : `cgroups not writable here: ${layout.reason}` }, () => {
+  test('the container sees its own cgroup as the root', () => {
+    const r = sb.run(['run', '--memory', '64m', '--', 'cat', '/proc/self/cgroup']);
+    assert.equal(r.status, 0, r.stderr);
+    const memory = r.stdout.split('\n').find((l) => /:memory:/.test(l) || /^0::/.test(l));
+    assert.ok(memory, r.stdout);
+    assert.equal(memory.split(':')[2], '/', 'cgroup namespace root is the container cgroup, not /locker/<id>');
+  });
+});

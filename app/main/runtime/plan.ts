@@ -33,6 +33,11 @@ export interface PlanInput {
   env: string[];
   /** pty slave: fd in the parent (inherited by clone) and its host path (bound over /dev/console). */
   tty?: { slaveFd: number; slavePath: string };
+  /**
+   * The parent moves the child into its own cgroup while it waits: the cgroup namespace is then
+   * made by the child, after the move, so its root is that cgroup (as runc does).
+   */
+  joinsCgroup?: boolean;
   /** The kernel's highest capability number (/proc/sys/kernel/cap_last_cap); read from the host when omitted. */
   lastCap?: number;
 }
@@ -114,8 +119,10 @@ function populateRoot(p: Program, input: PlanInput): void {
 
 export function buildPlan(input: PlanInput): Plan {
   const has = (n: Namespace): boolean => input.namespaces.includes(n);
-  const flags = input.namespaces.reduce((f, n) => f | NS_FLAG[n], 0);
+  const lateCgroupNs = has('cgroup') && input.joinsCgroup === true;
+  const flags = input.namespaces.reduce((f, n) => (n === 'cgroup' && lateCgroupNs ? f : f | NS_FLAG[n]), 0);
   const p = new Program();
+  if (lateCgroupNs) p.unshare(CLONE.NEWCGROUP);
   let uidMap: IdMap[] | undefined;
   let gidMap: IdMap[] | undefined;
   if (has('user')) {

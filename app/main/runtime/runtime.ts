@@ -120,6 +120,7 @@ export class Runtime implements ContainerRuntime {
       const input: PlanInput = {
         namespaces: v.namespaces, rootless: this.rootless, uid: getuid(), gid: getgid(), layer, hostname: v.namespaces.includes('uts') ? hostname : undefined,
         workdir, executable, argv: v.command, env, tty: pty ? { slaveFd: pty.slaveFd, slavePath: pty.slavePath } : undefined,
+        joinsCgroup: cgroup !== undefined,
       };
       let spawned;
       try {
