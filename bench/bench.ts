@@ -1,5 +1,6 @@
 // `npm run bench`: launch latency of Locker next to util-linux unshare, bubblewrap and runc on the
-// same rootfs; inspection time with 1000+ host processes; the runtime's RSS; pty throughput.
+// same rootfs; inspection time with 1000+ host processes; the runtime's RSS; pty throughput, direct and
+// through web mode; web mode under load (event-loop lag, UI frame times; see web-load.ts).
 // Prints a table, then one line of JSON (the last line). Run as root; --smoke for CI.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,18 +12,24 @@ import { inspectContainer } from '../app/main/runtime/inspect';
 import { defaultRootfs } from '../app/main/runtime/rootfs/default-rootfs';
 import { Runtime } from '../app/main/runtime/runtime';
 import { validateSpec } from '../app/main/runtime/spec';
+import { measureLoad, measureWebPtyThroughput } from './web-load';
 
 const REPO = join(__dirname, '..', '..');
 const CLI = join(REPO, 'bin', 'locker');
 
-interface Options { runs: number; smoke: boolean; inspectRuns: number; ptyBytes: number; hostProcesses: number }
+interface Options {
+  runs: number; smoke: boolean; inspectRuns: number; ptyBytes: number; hostProcesses: number;
+  /** Extra host processes and seconds per phase of the load run (web mode, flood, UI). */
+  loadProcesses: number; loadSeconds: number;
+}
 
 function parseOptions(argv: string[]): Options {
   const smoke = argv.includes('--smoke');
   const i = argv.indexOf('--runs');
   const runs = i >= 0 ? Number(argv[i + 1]) : smoke ? 5 : 30;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs "${argv[i + 1]}" is not a positive integer; e.g. --runs 30`);
-  return { runs, smoke, inspectRuns: smoke ? 5 : 30, ptyBytes: smoke ? 5_000_000 : 50_000_000, hostProcesses: 1000 };
+  return { runs, smoke, inspectRuns: smoke ? 5 : 30, ptyBytes: smoke ? 5_000_000 : 50_000_000, hostProcesses: 1000,
+    loadProcesses: smoke ? 500 : 5000, loadSeconds: smoke ? 2 : 5 };
 }
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -191,14 +198,6 @@ async function measurePty(opts: Options, data: string): Promise<{ bytesPerS: num
   return { bytesPerS: Math.round(bytesRead / seconds), bytesRead, seconds: round(seconds, 3) };
 }
 
-/**
- * TODO(web-mode): pty throughput through web mode (WebSocket to a browser client) belongs here once
- * web mode can be driven headless from the bench. Until then it reports null, never a made-up number.
- */
-async function measureWebPtyThroughput(): Promise<number | null> {
-  return null;
-}
-
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
@@ -226,7 +225,11 @@ async function main(argv: string[]): Promise<number> {
     const rss = measureRss(data);
     process.stderr.write(`bench: pty throughput, ${opts.ptyBytes} bytes…\n`);
     const pty = await measurePty(opts, data);
-    const web = await measureWebPtyThroughput();
+    process.stderr.write(`bench: pty throughput through web mode, ${opts.ptyBytes} bytes…\n`);
+    const web = await measureWebPtyThroughput(data, opts.ptyBytes);
+    process.stderr.write(`bench: load: pty flood + ${opts.loadProcesses} extra host processes…\n`);
+    const load = await measureLoad(data, { hostProcesses: opts.loadProcesses, seconds: opts.loadSeconds, chromium: process.env.LOCKER_CHROMIUM ?? '/usr/bin/chromium' });
+    const fr = load.frames;
 
     const ratio = (a: number, b: number): number => round(a / b, 2);
     const L = launch.locker;
@@ -241,7 +244,13 @@ async function main(argv: string[]): Promise<number> {
     rows.push(['RSS idle', `${rss.idleMb} MB`, '', 'runtime process, no containers']);
     rows.push(['RSS 10 containers', `${rss.tenMb} MB`, '', '10 running containers with ptys']);
     rows.push(['pty throughput', `${round(pty.bytesPerS / 1e6, 1)} MB/s`, '', `${pty.bytesRead} bytes in ${pty.seconds} s from TerminalHandle`]);
-    rows.push(['pty throughput (web)', web === null ? 'n/a' : `${round(web / 1e6, 1)} MB/s`, '', 'TODO(web-mode): not measured yet']);
+    rows.push(['pty throughput (web)', `${round(web.bytesPerS / 1e6, 1)} MB/s`, '', `${web.bytes} bytes in ${web.seconds} s over web mode's WebSocket, acked per chunk`]);
+    const loadNote = `${load.hostProcesses} host processes, pty flood`;
+    rows.push(['load: event-loop lag', `${load.lag.p50} ms`, '', `p99 ${load.lag.p99} ms, max ${load.lag.max} ms; web mode main side, ${loadNote}, ${load.inspections} inspects (rtt p50 ${load.inspectRttP50} ms)`]);
+    if (fr) {
+      rows.push(['load: UI frame time', `${fr.p50} ms`, `${fr.p95} ms`, `max ${fr.max} ms, ${fr.long}/${fr.count} frames > 50 ms; chromium showing the flood (${round(fr.uiFloodBytesPerS / 1e6, 2)} MB/s drawn)`]);
+      rows.push(['load: lag with the UI', `p99 ${fr.lagP99} ms`, '', `max ${fr.lagMax} ms; event-loop lag while the page refreshes and draws`]);
+    } else rows.push(['load: UI frame time', 'n/a', '', load.framesMissing ?? '']);
     process.stdout.write(`Locker bench (${opts.smoke ? 'smoke, ' : ''}${opts.runs} runs; unshare/bwrap/runc/CLI include spawning them from Node)\n`);
     process.stdout.write(table(rows));
     const json = {
@@ -259,7 +268,14 @@ async function main(argv: string[]): Promise<number> {
       inspect_p50_ms: inspect.p50, inspect_p95_ms: inspect.p95, inspect_host_processes: inspect.hostProcesses,
       rss_idle_mb: rss.idleMb, rss_10_containers_mb: rss.tenMb,
       pty_bytes_per_s: pty.bytesPerS, pty_bytes_read: pty.bytesRead,
-      web_pty_bytes_per_s: web,
+      web_pty_bytes_per_s: web.bytesPerS, web_pty_bytes_read: web.bytes,
+      host_processes_during_load: load.hostProcesses,
+      event_loop_lag_p50_ms: load.lag.p50, event_loop_lag_p99_ms: load.lag.p99, event_loop_lag_max_ms: load.lag.max,
+      load_inspections: load.inspections, load_inspect_rtt_p50_ms: load.inspectRttP50, load_inspect_rtt_p95_ms: load.inspectRttP95,
+      load_client_flood_bytes_per_s: load.clientFloodBytesPerS,
+      frame_time_p50_ms: fr?.p50 ?? null, frame_time_p95_ms: fr?.p95 ?? null, frame_time_max_ms: fr?.max ?? null,
+      long_frames: fr?.long ?? null, frames: fr?.count ?? null, ui_flood_bytes_per_s: fr?.uiFloodBytesPerS ?? null,
+      event_loop_lag_ui_p99_ms: fr?.lagP99 ?? null, event_loop_lag_ui_max_ms: fr?.lagMax ?? null,
     };
     process.stdout.write(JSON.stringify(json) + '\n');
     return 0;
