@@ -1,9 +1,11 @@
 // Starts a process through the native pre-exec step and reports each step it ran.
 import { closeSync, readSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { cloneFlagNames } from './constants';
 import { errnoName } from './errors';
 import { close, fail, lockerSpawn, pipe2, kill, reapBlocking } from './libc';
 import { Program, type Step } from './program';
+import { StepCancelled, type PendingCall, type Stepper } from './stepper';
 import { syscallLog } from './syscall-log';
 
 const O_CLOEXEC = 0o2000000;
@@ -120,5 +122,171 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
     const status = reapBlocking(pid);
     throw new Error(`the container's setup process died before execve (wait status ${status}); see the syscall log`);
   }
+  return { pid, innerPid, steps };
+}
+
+export interface StepwiseOptions extends SpawnOptions {
+  /** Says which call is next and lets the caller release the child one call at a time. */
+  stepper: Stepper;
+  /**
+   * Runs each log record (and the host-side calls made on a release or cancel) in the caller's
+   * context, e.g. `fn => syscallLog.within(id, fn)`: they happen after the caller's synchronous part.
+   */
+  within?: <T>(fn: () => T) => T;
+}
+
+type Slot = { kind: 'close' } | { kind: 'gate'; i: number } | { kind: 'call'; i: number };
+
+/**
+ * Like spawnProcess, but the child stops before each planned call: it blocks in read() on a
+ * step pipe until `opts.stepper` releases it (one byte per call). The report pipe is read
+ * asynchronously, so the event loop runs while the child waits. Cancel closes the step pipe: the
+ * waiting read() gets EOF, the child reports EPIPE and exits 127, and this rejects with
+ * StepCancelled once it is reaped.
+ *
+ * The gates (read() before each call) are not logged unless one fails; the child's first call,
+ * closing its copy of the step pipe's write end so that EOF can reach it, is not logged either.
+ */
+export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawned> {
+  const within = opts.within ?? (<T>(fn: () => T): T => fn());
+  const planned = opts.program.steps;
+  const stepper = opts.stepper;
+  const [stepR, stepWfd] = pipe2(O_CLOEXEC);
+  let stepW = stepWfd;
+  const program = new Program();
+  // close_range(stepW, stepW, 0): the child drops its inherited write end first.
+  const closeW = { ...new Program().cloexecFrom(stepW).steps[0], n: [stepW, stepW, 0] as Step['n'], args: `${stepW}, ${stepW}, 0` };
+  program.steps.push(closeW);
+  const slots: Slot[] = [{ kind: 'close' }];
+  planned.forEach((step, i) => {
+    program.waitFor(stepR);
+    slots.push({ kind: 'gate', i });
+    program.steps.push(step);
+    slots.push({ kind: 'call', i });
+  });
+  const [reportR, reportW] = pipe2(O_CLOEXEC);
+  const code = program.encode();
+  const ret = Number(lockerSpawn(opts.flags, code, code.length, program.steps.length, reportW));
+  syscallLog.record({ where: 'host', name: 'clone', args: `${cloneFlagNames(opts.flags) === '0' ? '' : cloneFlagNames(opts.flags) + '|'}SIGCHLD`,
+    result: ret, errno: ret < 0 ? errnoName(-ret) : undefined, t: Date.now() });
+  close(reportW);
+  close(stepR);
+  const closeStep = (): void => {
+    if (stepW < 0) return;
+    const fd = stepW;
+    stepW = -1;
+    within(() => close(fd));
+  };
+  if (ret < 0) {
+    closeStep();
+    closeSync(reportR);
+    const err = fail('clone', `${cloneFlagNames(opts.flags)}|SIGCHLD`, -ret);
+    stepper.settled('failed', err.message);
+    throw err;
+  }
+  const pid = ret;
+  try {
+    opts.beforeContinue?.(pid);
+  } catch (e) {
+    kill(pid, 9, 3 /* ESRCH */);
+    reapBlocking(pid);
+    closeStep();
+    closeSync(reportR);
+    stepper.settled('failed', (e as Error).message);
+    throw e;
+  }
+
+  const call = (i: number): PendingCall => ({ index: i, total: planned.length, name: planned[i].name, args: planned[i].args });
+  const steps: StepResult[] = [];
+  let innerPid: number | undefined;
+  let failure: Error | undefined;
+  let cancelledBefore: PendingCall | undefined;
+  let cancelled = false;
+  let settled = false;
+
+  const onRecord = (rec: Buffer): void => {
+    const index = rec.readUInt32LE(0);
+    const err = rec.readInt32LE(4);
+    const result = rec.readBigInt64LE(8);
+    const tNs = rec.readBigUInt64LE(16);
+    const slot = slots[index];
+    const step = program.steps[index];
+    if (!slot || !step || failure) return;
+    const failed = result < 0n && err !== step.okErrno;
+    if (slot.kind === 'close') {
+      if (failed) failure = fail(step.name, step.args, err);
+      else if (planned.length > 0) stepper.arrived(call(0));
+      return;
+    }
+    if (slot.kind === 'gate') {
+      if (!failed) return;
+      syscallLog.record({ where: 'child', name: step.name, args: step.args, result, errno: errnoName(err), t: monotonicToEpochMs(tNs) });
+      if (cancelled && err === 32 /* EPIPE */) {
+        cancelledBefore = call(slot.i);
+        failure = new StepCancelled(cancelledBefore);
+      } else {
+        failure = fail(step.name, step.args, err);
+      }
+      return;
+    }
+    const r: StepResult = { step, result, errno: result < 0n ? errnoName(err) : undefined, tNs };
+    steps.push(r);
+    if (step.name === 'fork') innerPid = Number(result);
+    syscallLog.record({ where: 'child', name: step.name, args: step.args, result, errno: r.errno, t: monotonicToEpochMs(tNs) });
+    if (failed) failure = fail(step.name, step.args, err);
+    else if (slot.i + 1 < planned.length) stepper.arrived(call(slot.i + 1));
+  };
+
+  const sock = new Socket({ fd: reportR, readable: true, writable: false });
+  stepper.attach({
+    release: (n) => {
+      if (stepW < 0) throw new Error('the step pipe is closed');
+      writeSync(stepW, Buffer.alloc(n, 1));
+    },
+    close: () => {
+      cancelled = true;
+      closeStep();
+      // Another child cloned meanwhile (a concurrent launch) holds a copy of the write end until
+      // its own execve; should EOF not arrive, end the wait the hard way.
+      setTimeout(() => {
+        if (!settled) within(() => kill(pid, 9, 3 /* ESRCH */));
+      }, 2000).unref();
+    },
+  }, pid, planned.length);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let pending: Buffer = Buffer.alloc(0);
+      sock.on('data', (chunk: Buffer) => {
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let off = 0;
+        within(() => {
+          for (; off + RECORD <= pending.length; off += RECORD) onRecord(pending.subarray(off, off + RECORD));
+        });
+        pending = Buffer.from(pending.subarray(off));
+      });
+      sock.once('end', () => resolve());
+      sock.once('error', reject);
+    });
+  } catch (e) {
+    failure ??= e as Error;
+  } finally {
+    settled = true;
+    sock.destroy();
+    closeStep();
+  }
+  const last = planned[planned.length - 1];
+  if (!failure && steps.length < planned.length - (last?.name === 'execve' ? 1 : 0)) {
+    const status = within(() => reapBlocking(pid));
+    const err = new Error(`the container's setup process died before execve (wait status ${status}); see the syscall log`);
+    stepper.settled(cancelled ? 'cancelled' : 'failed', err.message);
+    throw cancelled ? new StepCancelled(undefined) : err;
+  }
+  if (failure) {
+    within(() => reapBlocking(pid));
+    stepper.settled(failure instanceof StepCancelled ? 'cancelled' : 'failed', failure.message);
+    throw failure;
+  }
+  stepper.settled('done');
   return { pid, innerPid, steps };
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { hostname as hostHostname } from 'node:os';
 import { SyscallError } from '../../../native/errors';
 import { getgid, getuid, kill } from '../../../native/libc';
-import { spawnProcess } from '../../../native/spawn';
+import { spawnProcess, spawnProcessStepwise } from '../../../native/spawn';
+import type { Stepper } from '../../../native/stepper';
 import { syscallLog } from '../../../native/syscall-log';
 import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../shared/types';
 import { DEFAULT_PATH, findCommand } from './command';
@@ -27,6 +28,12 @@ import { createCgroup, hasLimits, openCgroup, type Cgroup } from './cgroups';
 import { HOST_NOTE, interfaces, setupNetwork, teardownNetwork } from './network';
 import type { NetworkInfo } from '../../shared/types';
 import { inspectContainer, listDirectory } from './inspect';
+
+/** Per-run options that are not part of the container's spec. */
+export interface RunOptions {
+  /** Step-through: the child stops before each planned call until this stepper releases it (native/stepper.ts). */
+  stepper?: Stepper;
+}
 
 export interface RuntimeOptions {
   dataDir?: string;
@@ -70,8 +77,8 @@ export class Runtime implements ContainerRuntime {
     this.recovered = recover(this.dataRoot, this.store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
   }
 
-  async run(spec: RunSpec): Promise<ContainerHandle> {
-    return this.start(validateSpec(spec, this.rootless));
+  async run(spec: RunSpec, opts: RunOptions = {}): Promise<ContainerHandle> {
+    return this.start(validateSpec(spec, this.rootless), opts.stepper);
   }
 
   private newId(): string {
@@ -81,7 +88,7 @@ export class Runtime implements ContainerRuntime {
     }
   }
 
-  private start(v: ValidSpec): ContainerHandle {
+  private async start(v: ValidSpec, stepper?: Stepper): Promise<ContainerHandle> {
     if (v.namespaces.includes('user')) assertUserNamespaces(this.rootless);
     if (v.name && this.list().some((c) => c.name === v.name)) {
       throw new LockerError(`a container named "${v.name}" exists already; pick another --name or remove it (locker rm ${v.name})`);
@@ -92,6 +99,7 @@ export class Runtime implements ContainerRuntime {
     let workdir = v.workdir ?? (v.namespaces.includes('mnt') ? '/' : process.cwd());
     const env = defaultEnv(v, hostname);
     const dir = this.store.create(id);
+    if (stepper) stepper.label = id;
     let cgroup: Cgroup | undefined;
     let pty: ReturnType<typeof openPty> | undefined;
     try {
@@ -124,14 +132,14 @@ export class Runtime implements ContainerRuntime {
       };
       let spawned;
       try {
-        spawned = syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
+        spawned = stepper ? await this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
       } catch (e) {
         if (!(e instanceof SyscallError && e.syscall === 'mount' && e.args.startsWith('"overlay"') && layer?.kind === 'overlay')) throw e;
         // overlayfs refused here (old kernel, odd filesystem): fall back to a private copy.
         teardownNetwork(id);
         removeLayer(dir);
         input.layer = copyLayer(dir, layer.lower);
-        spawned = syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
+        spawned = stepper ? await this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
       }
       pty?.releaseSlave();
       const record: ContainerRecord = {
@@ -154,6 +162,28 @@ export class Runtime implements ContainerRuntime {
   }
 
   private launch(id: string, plan: Plan, v: ValidSpec, cgroup?: Cgroup): { pid: number; network: NetworkInfo } {
+    const { beforeContinue, network } = this.setupHook(id, plan, v, cgroup);
+    try {
+      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue });
+      return { pid, network: network() };
+    } catch (e) {
+      throw this.launchError(e, v);
+    }
+  }
+
+  /** launch, one call at a time: the records and host-side calls are tagged with id as they happen. */
+  private async launchStepwise(id: string, plan: Plan, v: ValidSpec, stepper: Stepper, cgroup?: Cgroup): Promise<{ pid: number; network: NetworkInfo }> {
+    const { beforeContinue, network } = this.setupHook(id, plan, v, cgroup);
+    const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
+    try {
+      const { pid } = await within(() => spawnProcessStepwise({ flags: plan.flags, program: plan.program, beforeContinue, stepper, within }));
+      return { pid, network: network() };
+    } catch (e) {
+      throw this.launchError(e, v);
+    }
+  }
+
+  private setupHook(id: string, plan: Plan, v: ValidSpec, cgroup?: Cgroup): { beforeContinue?: (pid: number) => void; network: () => NetworkInfo } {
     const ownNetns = v.namespaces.includes('net');
     let network: NetworkInfo = { mode: 'host', note: HOST_NOTE };
     // The child waits on a pipe until it is in its cgroup, has its id maps and its network:
@@ -165,22 +195,22 @@ export class Runtime implements ContainerRuntime {
           if (ownNetns) network = setupNetwork({ id, pid, rootless: this.rootless, ownNetns });
         }
       : undefined;
-    try {
-      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue });
-      return { pid, network };
-    } catch (e) {
-      if (e instanceof SyscallError && e.syscall === 'clone') {
-        const why = explainCloneFailure(e.code, this.rootless, v.namespaces.includes('user'));
-        if (why) throw new LockerError(why);
-      }
-      if (e instanceof SyscallError && e.syscall === 'chdir' && e.code === 'ENOENT' && v.workdir) {
-        throw new LockerError(`--workdir ${v.workdir} does not exist in the rootfs; pick an existing directory`);
-      }
-      if (e instanceof SyscallError && e.syscall === 'getcwd') {
-        throw new LockerError(`--workdir ${v.workdir ?? ''} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the rootfs`);
-      }
-      throw e;
+    return { beforeContinue, network: () => network };
+  }
+
+  /** A launch failure as the person who typed the spec can act on it. */
+  private launchError(e: unknown, v: ValidSpec): unknown {
+    if (e instanceof SyscallError && e.syscall === 'clone') {
+      const why = explainCloneFailure(e.code, this.rootless, v.namespaces.includes('user'));
+      if (why) return new LockerError(why);
     }
+    if (e instanceof SyscallError && e.syscall === 'chdir' && e.code === 'ENOENT' && v.workdir) {
+      return new LockerError(`--workdir ${v.workdir} does not exist in the rootfs; pick an existing directory`);
+    }
+    if (e instanceof SyscallError && e.syscall === 'getcwd') {
+      return new LockerError(`--workdir ${v.workdir ?? ''} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the rootfs`);
+    }
+    return e;
   }
 
   private writeIdMaps(pid: number, plan: Plan): void {
