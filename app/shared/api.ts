@@ -23,10 +23,31 @@ export interface RunRequest {
   memory?: string;
   cpus?: string;
   pidsLimit?: number;
+  /**
+   * Step-through: the container's setup process stops before each planned call until stepNext or
+   * stepRunToEnd releases it; `run` answers once it has exec'd (or rejects when cancelled).
+   */
+  stepThrough?: boolean;
 }
 
 /** The launch form's settings without a terminal size: what the "Equivalent commands" panel describes. */
-export type LaunchSettings = Omit<RunRequest, 'cols' | 'rows'>;
+export type LaunchSettings = Omit<RunRequest, 'cols' | 'rows' | 'stepThrough'>;
+
+/** Where a step-through launch is: the call the paused child makes next, or why it ended. */
+export interface SteppingStatus {
+  containerId: string;
+  /** paused: waiting in read() before `pending`; running: a released call (or all, toEnd) in progress. */
+  state: 'starting' | 'paused' | 'running' | 'done' | 'cancelled' | 'failed';
+  /** Host PID of the waiting setup process. */
+  pid?: number;
+  pending?: { index: number; total: number; name: string; args: string };
+  /** Planned calls that have returned, of total. */
+  done: number;
+  total: number;
+  /** "Run to exec" was chosen: every remaining call is released. */
+  toEnd: boolean;
+  error?: string;
+}
 
 export interface TerminalInfo {
   terminalId: string;
@@ -222,6 +243,14 @@ export interface LockerCalls {
   hostCheck(): Promise<HostCheckReport>;
   /** Removes Locker's leftovers found by the host check; keeps what still runs and what Locker did not make. */
   cleanupHost(): Promise<HostCleanup>;
+  /** Step-through launches not yet exec'd (or ended), for a window that opens late. */
+  listStepping(): Promise<SteppingStatus[]>;
+  /** Releases the paused setup process for exactly one call. */
+  stepNext(req: { id: string }): Promise<SteppingStatus>;
+  /** Releases every remaining call: the setup runs on to execve. */
+  stepRunToEnd(req: { id: string }): Promise<SteppingStatus>;
+  /** Closes the step pipe: the setup process exits before its next call and the launch is undone. */
+  stepCancel(req: { id: string }): Promise<SteppingStatus>;
 }
 
 export interface LockerEvents {
@@ -230,6 +259,8 @@ export interface LockerEvents {
   terminalExit: TerminalExit;
   /** New syscall log entries, batched (at most every SYSCALL_BATCH_MS per container). */
   syscalls: SyscallBatch;
+  /** A step-through launch paused, moved on or ended (sent at once, after flushing its syscalls). */
+  stepping: SteppingStatus;
 }
 
 export const SYSCALL_BACKLOG = 5000;
@@ -268,6 +299,11 @@ export const Channel = {
   equivalent: 'locker:equivalent',
   hostCheck: 'locker:host-check',
   cleanupHost: 'locker:cleanup-host',
+  listStepping: 'locker:list-stepping',
+  stepNext: 'locker:step-next',
+  stepRunToEnd: 'locker:step-run-to-end',
+  stepCancel: 'locker:step-cancel',
+  stepping: 'locker:event:stepping',
   syscalls: 'locker:event:syscalls',
   containers: 'locker:event:containers',
   terminalData: 'locker:event:terminal-data',
@@ -278,8 +314,9 @@ export const CALL_NAMES = [
   'hostInfo', 'listContainers', 'run', 'stop', 'remove', 'inspect', 'listDir', 'listTerminals',
   'openHostShell', 'exec', 'attachTerminal', 'writeTerminal', 'resizeTerminal', 'ackTerminal', 'closeTerminal',
   'listLessons', 'verifyStep', 'syscallLog', 'preflight', 'equivalent', 'hostCheck', 'cleanupHost',
+  'listStepping', 'stepNext', 'stepRunToEnd', 'stepCancel',
 ] as const satisfies readonly CallName[];
-export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit', 'syscalls'] as const satisfies readonly EventName[];
+export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit', 'syscalls', 'stepping'] as const satisfies readonly EventName[];
 
 /** Errors cross the boundary as data: Electron's invoke() and JSON both mangle thrown Errors. */
 export type Envelope<T> = { result: T } | { error: string };

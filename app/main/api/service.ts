@@ -4,13 +4,15 @@ import { hostname as osHostname } from 'node:os';
 import {
   SYSCALL_BACKLOG, SYSCALL_BATCH_MS,
   type CallArg, type CallName, type Envelope, type EquivalentCommands, type EventName, type HostCheckReport, type HostCleanup, type HostInfo, type LessonList, type LockerCalls,
-  type LockerEvents, type PreflightCheck, type RunResult, type SyscallRecord, type TerminalInfo, type TerminalSnapshot, type VerifyResult,
+  type LockerEvents, type PreflightCheck, type RunResult, type SteppingStatus, type SyscallRecord, type TerminalInfo, type TerminalSnapshot, type VerifyResult,
 } from '../../shared/api';
+import { Stepper, type StepStatus } from '../../../native/stepper';
 import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
 import { loadLessons } from '../lessons/loader';
 import { verifyRules } from '../lessons/verify';
-import type { ContainerInfo, DirListing, Inspection } from '../../shared/types';
-import type { ContainerRuntime, TerminalHandle } from '../runtime/handles';
+import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../shared/types';
+import type { ContainerHandle, ContainerRuntime, TerminalHandle } from '../runtime/handles';
+import type { RunOptions } from '../runtime/runtime';
 import { spawnHostShell, type HostShell } from '../terminals/host-shell';
 import { TerminalSession } from '../terminals/session';
 import { validateCall } from './validate';
@@ -41,7 +43,9 @@ type Listener<E extends EventName> = (payload: LockerEvents[E]) => void;
 
 export class LockerService implements LockerCalls {
   private readonly sessions = new Map<string, TerminalSession>();
-  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set(), syscalls: new Set() };
+  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set(), syscalls: new Set(), stepping: new Set() };
+  /** Step-through launches by container id, from clone until exec (or cancel/failure). */
+  private readonly steppers = new Map<string, Stepper>();
   private readonly stopWatching: () => void;
   private readonly stopLogging: () => void;
   private readonly syscalls = new Map<string, SyscallTrack>();
@@ -56,7 +60,7 @@ export class LockerService implements LockerCalls {
       for (const s of this.sessions.values()) {
         if (s.info.containerId && !alive.has(s.info.containerId)) this.dropSession(s.info.terminalId);
       }
-      for (const cid of this.syscalls.keys()) if (!alive.has(cid)) this.syscalls.delete(cid);
+      for (const cid of this.syscalls.keys()) if (!alive.has(cid) && !this.steppers.has(cid)) this.syscalls.delete(cid);
       this.emit('containers', containers);
     });
     // The runtime reports libc calls only while someone listens: listen from the start, so a
@@ -99,7 +103,9 @@ export class LockerService implements LockerCalls {
   }
 
   async run(req: CallArg<'run'>): Promise<RunResult> {
-    const handle = await this.runtime.run({
+    // The real Runtime takes RunOptions; a runtime without step-through ignores them and just runs.
+    const run = this.runtime.run as (spec: RunSpec, opts?: RunOptions) => Promise<ContainerHandle>;
+    const handle = await run.call(this.runtime, {
       command: req.command,
       rootfs: req.rootfs ? req.rootfs : undefined,
       hostname: req.hostname,
@@ -110,7 +116,7 @@ export class LockerService implements LockerCalls {
       memory: req.memory,
       cpus: req.cpus,
       pidsLimit: req.pidsLimit,
-    });
+    }, req.stepThrough ? { stepper: this.newStepper() } : {});
     const { info } = handle;
     let terminal: TerminalInfo | undefined;
     if (handle.terminal) {
@@ -201,8 +207,9 @@ export class LockerService implements LockerCalls {
 
   async syscallLog(req: CallArg<'syscallLog'>): Promise<SyscallRecord[]> {
     const info = this.runtime.get(req.id);
-    if (!info) throw new Error(`no container "${req.id}"`);
-    const track = this.syscalls.get(info.id);
+    // a step-through launch has a log before it is a container (and keeps it for a while when cancelled)
+    const track = this.syscalls.get(info?.id ?? req.id);
+    if (!info && !track && !this.steppers.has(req.id)) throw new Error(`no container "${req.id}"`);
     // pending entries are in the backlog already and will also arrive as an event: the client dedupes by seq
     return track ? [...track.backlog] : [];
   }
@@ -240,6 +247,49 @@ export class LockerService implements LockerCalls {
     return hc.cleanupLeaks(b.dataDir, hc.compareHost(b.snapshot, hc.snapshotHost(b.dataDir)));
   }
 
+  async listStepping(): Promise<SteppingStatus[]> {
+    return [...this.steppers.entries()].map(([id, s]) => steppingStatus(id, s.current));
+  }
+
+  async stepNext(req: CallArg<'stepNext'>): Promise<SteppingStatus> {
+    const s = this.stepper(req.id);
+    s.next();
+    return steppingStatus(req.id, s.current);
+  }
+
+  async stepRunToEnd(req: CallArg<'stepRunToEnd'>): Promise<SteppingStatus> {
+    const s = this.stepper(req.id);
+    s.runToEnd();
+    return steppingStatus(req.id, s.current);
+  }
+
+  async stepCancel(req: CallArg<'stepCancel'>): Promise<SteppingStatus> {
+    const s = this.stepper(req.id);
+    s.cancel();
+    return steppingStatus(req.id, s.current);
+  }
+
+  private stepper(id: string): Stepper {
+    const s = this.steppers.get(id);
+    if (!s) throw new Error(`no step-through launch "${id}" (it has exec'd, ended, or was never started with stepThrough)`);
+    return s;
+  }
+
+  /** A stepper whose every change goes out as a `stepping` event, after the syscalls that led to it. */
+  private newStepper(): Stepper {
+    const stepper = new Stepper();
+    stepper.onChange((st) => {
+      const id = stepper.label;
+      if (!id) return;
+      const ended = st.state === 'done' || st.state === 'cancelled' || st.state === 'failed';
+      if (ended) this.steppers.delete(id);
+      else this.steppers.set(id, stepper);
+      this.flushSyscalls();
+      this.emit('stepping', steppingStatus(id, st));
+    });
+    return stepper;
+  }
+
   private requireBaseline(): NonNullable<LockerService['baseline']> {
     if (!this.baseline) throw new Error('no host snapshot from app start (this runtime has no data dir on the host)');
     return this.baseline;
@@ -258,6 +308,7 @@ export class LockerService implements LockerCalls {
   }
 
   private flushSyscalls(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     for (const [containerId, track] of this.syscalls) {
       if (track.pending.length === 0) continue;
@@ -268,6 +319,14 @@ export class LockerService implements LockerCalls {
 
   /** Closes every terminal this service opened (host shells die; containers keep running). */
   dispose(): void {
+    // a paused setup would wait forever for a window that is gone
+    for (const s of this.steppers.values()) {
+      try {
+        s.cancel();
+      } catch {
+        // already running to exec
+      }
+    }
     this.stopWatching();
     this.stopLogging();
     if (this.flushTimer) clearTimeout(this.flushTimer);
@@ -305,4 +364,12 @@ export class LockerService implements LockerCalls {
       }
     }
   }
+}
+
+function steppingStatus(containerId: string, s: StepStatus): SteppingStatus {
+  const out: SteppingStatus = { containerId, state: s.state, done: s.done, total: s.total, toEnd: s.toEnd };
+  if (s.pid !== undefined) out.pid = s.pid;
+  if (s.pending) out.pending = { ...s.pending };
+  if (s.error) out.error = s.error;
+  return out;
 }

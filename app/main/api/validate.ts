@@ -84,6 +84,11 @@ export function obj<R extends Shape, O extends Shape = Record<never, never>>(req
   };
 }
 
+export function bool(v: unknown, where: string): boolean {
+  if (typeof v !== 'boolean') fail(where, `must be true or false, got ${describe(v)}`);
+  return v;
+}
+
 function none(v: unknown, where: string): undefined {
   if (v !== undefined && v !== null) fail(where, `takes no argument, got ${describe(v)}`);
   return undefined;
@@ -109,7 +114,7 @@ const launch = {
 const checks: { [M in CallName]: Check<CallArg<M>> } = {
   hostInfo: none,
   listContainers: none,
-  run: obj({ ...launch.required, cols, rows }, launch.optional),
+  run: obj({ ...launch.required, cols, rows }, { ...launch.optional, stepThrough: bool }),
   stop: obj({ id }),
   remove: obj({ id }),
   inspect: obj({ id }),
@@ -130,6 +135,10 @@ const checks: { [M in CallName]: Check<CallArg<M>> } = {
   equivalent: obj(launch.required, launch.optional),
   hostCheck: none,
   cleanupHost: none,
+  listStepping: none,
+  stepNext: obj({ id }),
+  stepRunToEnd: obj({ id }),
+  stepCancel: obj({ id }),
 };
 
 export function isCallName(name: unknown): name is CallName {
