@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { HostInfo, LaunchSettings, LessonPreset, LockerApi, RunResult, TerminalInfo } from '../../shared/api';
+import type { HostInfo, LaunchSettings, LessonPreset, LockerApi, RunResult, SteppingStatus, TerminalInfo } from '../../shared/api';
 import type { ContainerInfo } from '../../shared/types';
 import { ContainerList } from './components/ContainerList';
 import { LaunchPanel } from './components/LaunchPanel';
@@ -19,6 +19,21 @@ export function App({ api }: { api: LockerApi }) {
   const [containerTerminal, setContainerTerminal] = useState<string | null>(null);
   const [theme, setTheme] = useStored<Theme>('theme', 'dark');
   const [fontSize, setFontSize] = useStored<number>('fontSize', 15);
+  // step-through launches by container id (they are not containers until they exec)
+  const [stepping, setStepping] = useState<Record<string, SteppingStatus>>({});
+
+  useEffect(() => {
+    const seen = (s: SteppingStatus) => {
+      setStepping((cur) => {
+        // a new launch waiting for its first release: follow it in the syscall log
+        if (!cur[s.containerId] && (s.state === 'paused' || s.state === 'running')) setSelectedId(s.containerId);
+        return { ...cur, [s.containerId]: s };
+      });
+    };
+    const off = api.on('stepping', seen);
+    api.listStepping().then((list) => list.forEach(seen), () => {});
+    return off;
+  }, [api]);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -47,6 +62,7 @@ export function App({ api }: { api: LockerApi }) {
   }, [api]);
 
   const selected = useMemo(() => containers.find((c) => c.id === selectedId) ?? null, [containers, selectedId]);
+  const selectedStepping = selectedId ? stepping[selectedId] ?? null : null;
 
   const onStarted = useCallback((r: RunResult) => {
     // the list event may arrive after the reply: show the new container at once
@@ -102,7 +118,7 @@ export function App({ api }: { api: LockerApi }) {
             api={api} hostInfo={hostInfo} hostTerminal={hostTerminal} container={selected} fontSize={fontSize} theme={theme}
             onActiveTerminal={setContainerTerminal}
           />
-          <ToolsPanel api={api} containerId={selected?.id ?? null} settings={settings} />
+          <ToolsPanel api={api} containerId={selected?.id ?? (selectedStepping ? selectedId : null)} settings={settings} stepping={selectedStepping} />
         </main>
       </div>
     </div>

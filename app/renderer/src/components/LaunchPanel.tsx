@@ -46,6 +46,7 @@ export function LaunchPanel({ api, hostInfo, onStarted, preset, onSettings }: Pr
   const [memory, setMemory] = useState('');
   const [cpus, setCpus] = useState('');
   const [pidsLimit, setPidsLimit] = useState('');
+  const [stepThrough, setStepThrough] = useState(false);
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
 
@@ -80,7 +81,7 @@ export function LaunchPanel({ api, hostInfo, onStarted, preset, onSettings }: Pr
       setError(settings);
       return;
     }
-    const req = { ...settings, cols: 80, rows: 24 };
+    const req = { ...settings, cols: 80, rows: 24, ...(stepThrough ? { stepThrough: true } : {}) };
     setError('');
     setBusy(true);
     try {
@@ -138,8 +139,12 @@ export function LaunchPanel({ api, hostInfo, onStarted, preset, onSettings }: Pr
           {error}
         </p>
       )}
+      <label className="field step-through" title="The setup process stops before each syscall it plans; release it from the syscall log (Next / Run to exec / Cancel)">
+        <input type="checkbox" checked={stepThrough} onChange={(e) => setStepThrough(e.target.checked)} data-testid="launch-step-through" />
+        Step through: pause before each syscall of the setup
+      </label>
       <button type="submit" className="primary" disabled={busy} data-testid="launch-run">
-        {busy ? 'Starting…' : 'Run'}
+        {busy ? (stepThrough ? 'Stepping… (see the syscall log)' : 'Starting…') : 'Run'}
       </button>
     </form>
   );

@@ -2,8 +2,10 @@
 // writing the id maps, cgroup files) and the child's steps before exec (sethostname, mount,
 // pivot_root…). Live: a backlog on open, then batches. Only the last MAX_ROWS are kept, and only the
 // rows in view are drawn, so a long log never slows the window.
+// Step-through: while a launch started with "Step through" waits before a call, that call is the
+// last row (highlighted, not yet made), with Next / Run to exec / Cancel above the log.
 import { useEffect, useRef, useState } from 'react';
-import type { LockerApi, SyscallRecord } from '../../../shared/api';
+import type { LockerApi, SteppingStatus, SyscallRecord } from '../../../shared/api';
 
 export const MAX_ROWS = 2000;
 const ROW_PX = 20;
@@ -13,7 +15,7 @@ export function formatSyscall(r: SyscallRecord): string {
   return `${String(r.seq).padStart(5)} ${time} ${r.where.padEnd(5)} ${r.name}(${r.args}) = ${r.result}${r.errno ? ` ${r.errno}` : ''}`;
 }
 
-export function SyscallPane({ api, containerId }: { api: LockerApi; containerId: string | null }) {
+export function SyscallPane({ api, containerId, stepping }: { api: LockerApi; containerId: string | null; stepping?: SteppingStatus | null }) {
   const [rows, setRows] = useState<SyscallRecord[]>([]);
   const [error, setError] = useState('');
   const [scrollTop, setScrollTop] = useState(0);
@@ -70,6 +72,21 @@ export function SyscallPane({ api, containerId }: { api: LockerApi; containerId:
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [rows, follow]);
 
+  const step = stepping && stepping.containerId === containerId ? stepping : null;
+  const live = step && (step.state === 'paused' || step.state === 'running' || step.state === 'starting');
+  const pending = step?.state === 'paused' ? step.pending : undefined;
+  const [stepBusy, setStepBusy] = useState(false);
+  const [stepError, setStepError] = useState('');
+  const stepAct = (f: () => Promise<unknown>) => {
+    setStepBusy(true);
+    f().then(() => setStepError(''), (e: Error) => setStepError(e.message)).finally(() => setStepBusy(false));
+  };
+  const total = rows.length + (pending ? 1 : 0);
+
+  useEffect(() => {
+    if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [pending, follow]);
+
   const first = Math.max(0, Math.floor(scrollTop / ROW_PX) - 10);
   const count = Math.ceil(height / ROW_PX) + 20;
   const visible = rows.slice(first, first + count);
@@ -92,6 +109,27 @@ export function SyscallPane({ api, containerId }: { api: LockerApi; containerId:
         <button type="button" onClick={() => void navigator.clipboard?.writeText(rows.map(formatSyscall).join('\n'))} disabled={rows.length === 0}>Copy</button>
       </div>
       {error && <p className="error">{error}</p>}
+      {step && containerId && (
+        <div className={`step-bar ${step.state}`} data-testid="step-bar" data-state={step.state}>
+          {live ? (
+            <>
+              <span className="muted" data-testid="step-progress">
+                step-through: {step.done} of {step.total} calls made{step.pid ? `; setup process ${step.pid} ` : ' '}
+                {pending ? 'waits in read() before:' : step.toEnd ? 'runs on to execve…' : 'runs the call…'}
+              </span>
+              {pending && <code className="mono" data-testid="step-pending-call"><b>{pending.name}</b>({pending.args})</code>}
+              <button type="button" className="primary" disabled={!pending || stepBusy} onClick={() => stepAct(() => api.stepNext({ id: containerId }))} data-testid="step-next">Next</button>
+              <button type="button" disabled={step.toEnd || stepBusy} onClick={() => stepAct(() => api.stepRunToEnd({ id: containerId }))} data-testid="step-run">Run to exec</button>
+              <button type="button" disabled={step.toEnd || stepBusy} onClick={() => stepAct(() => api.stepCancel({ id: containerId }))} data-testid="step-cancel">Cancel</button>
+            </>
+          ) : (
+            <span className={step.state === 'done' ? 'muted' : 'error'} data-testid="step-ended">
+              {step.state === 'done' ? 'step-through finished: the command was exec\'d' : `step-through ${step.state}: ${step.error ?? ''}`}
+            </span>
+          )}
+          {stepError && <span className="error" data-testid="step-error">{stepError}</span>}
+        </div>
+      )}
       <div
         className="syscall-rows mono" ref={box} data-testid="syscall-rows"
         onScroll={(e) => {
@@ -100,7 +138,7 @@ export function SyscallPane({ api, containerId }: { api: LockerApi; containerId:
           setFollow(el.scrollTop + el.clientHeight >= el.scrollHeight - ROW_PX);
         }}
       >
-        <div style={{ height: rows.length * ROW_PX, position: 'relative' }}>
+        <div style={{ height: total * ROW_PX, position: 'relative' }}>
           {visible.map((r, i) => (
             <div key={r.seq} className={`sc ${r.where}${r.errno ? ' failed' : ''}`} style={{ top: (first + i) * ROW_PX, height: ROW_PX }} data-testid="syscall-row" data-name={r.name}>
               <span className="seq">{r.seq}</span>
@@ -110,6 +148,15 @@ export function SyscallPane({ api, containerId }: { api: LockerApi; containerId:
               <span className="res">= {r.result}{r.errno ? ` ${r.errno}` : ''}</span>
             </div>
           ))}
+          {pending && (
+            <div className="sc child pending" style={{ top: rows.length * ROW_PX, height: ROW_PX }} data-testid="syscall-pending" data-name={pending.name}>
+              <span className="seq">next</span>
+              <span className="t">{`${pending.index + 1}/${pending.total}`}</span>
+              <span className="where">child</span>
+              <span className="call"><b>{pending.name}</b>({pending.args})</span>
+              <span className="res">waiting</span>
+            </div>
+          )}
         </div>
       </div>
     </div>

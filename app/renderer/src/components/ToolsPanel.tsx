@@ -1,14 +1,19 @@
 // Below the side-by-side view: the syscall log, the same launch as other tools would say it,
 // the machine's preflight checks and the host check.
 import { useEffect, useState } from 'react';
-import type { EquivalentCommands, HostCheckReport, HostCleanup, LaunchSettings, LockerApi, PreflightCheck } from '../../../shared/api';
+import type { EquivalentCommands, HostCheckReport, HostCleanup, LaunchSettings, LockerApi, PreflightCheck, SteppingStatus } from '../../../shared/api';
 import { SyscallPane } from './SyscallPane';
 
 type Tab = 'syscalls' | 'equivalent' | 'preflight' | 'hostcheck';
 const TABS: [Tab, string][] = [['syscalls', 'Syscall log'], ['equivalent', 'Equivalent commands'], ['preflight', 'Preflight'], ['hostcheck', 'Host check']];
 
-export function ToolsPanel({ api, containerId, settings }: { api: LockerApi; containerId: string | null; settings: LaunchSettings | string }) {
+export function ToolsPanel({ api, containerId, settings, stepping }: { api: LockerApi; containerId: string | null; settings: LaunchSettings | string; stepping?: SteppingStatus | null }) {
   const [tab, setTab] = useState<Tab>('syscalls');
+  // a step-through launch is driven from the syscall log: show it when one starts
+  const steppingId = stepping?.containerId ?? null;
+  useEffect(() => {
+    if (steppingId) setTab('syscalls');
+  }, [steppingId]);
   return (
     <section className="panel tools" data-testid="tools-panel">
       <div className="tabs" role="tablist">
@@ -18,7 +23,7 @@ export function ToolsPanel({ api, containerId, settings }: { api: LockerApi; con
           </span>
         ))}
       </div>
-      {tab === 'syscalls' && <SyscallPane api={api} containerId={containerId} />}
+      {tab === 'syscalls' && <SyscallPane api={api} containerId={containerId} stepping={stepping} />}
       {tab === 'equivalent' && <Equivalent api={api} settings={settings} />}
       {tab === 'preflight' && <Preflight api={api} />}
       {tab === 'hostcheck' && <HostCheck api={api} />}
