@@ -249,7 +249,7 @@ async function main(argv: string[]): Promise<number> {
     rows.push(['load: event-loop lag', `${load.lag.p50} ms`, '', `p99 ${load.lag.p99} ms, max ${load.lag.max} ms; web mode main side, ${loadNote}, ${load.inspections} inspects (rtt p50 ${load.inspectRttP50} ms)`]);
     if (fr) {
       rows.push(['load: UI frame time', `${fr.p50} ms`, `${fr.p95} ms`, `max ${fr.max} ms, ${fr.long}/${fr.count} frames > 50 ms; chromium showing the flood (${round(fr.uiFloodBytesPerS / 1e6, 2)} MB/s drawn)`]);
-      rows.push(['load: lag with the UI', `p99 ${fr.lagP99} ms`, '', `max ${fr.lagMax} ms; event-loop lag while the page refreshes and draws`]);
+      rows.push(['load: lag with the UI', `${fr.lagP50} ms`, '', `p99 ${fr.lagP99} ms, max ${fr.lagMax} ms; event-loop lag while that page refreshes and draws`]);
     } else rows.push(['load: UI frame time', 'n/a', '', load.framesMissing ?? '']);
     process.stdout.write(`Locker bench (${opts.smoke ? 'smoke, ' : ''}${opts.runs} runs; unshare/bwrap/runc/CLI include spawning them from Node)\n`);
     process.stdout.write(table(rows));

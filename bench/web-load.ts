@@ -167,7 +167,7 @@ export interface LoadResult {
   inspectRttP95: number;
   clientFloodBytesPerS: number;
   /** Renderer frame times, null when chromium or build/renderer is missing (with the reason). */
-  frames: { p50: number; p95: number; max: number; count: number; long: number; uiFloodBytesPerS: number; lagP99: number; lagMax: number } | null;
+  frames: { p50: number; p95: number; max: number; count: number; long: number; uiFloodBytesPerS: number; lagP50: number; lagP99: number; lagMax: number } | null;
   framesMissing?: string;
 }
 
@@ -293,7 +293,7 @@ export async function measureLoad(data: string, opts: LoadOptions): Promise<Load
         });
         frames = {
           p50: round(percentile(deltas, 50)), p95: round(percentile(deltas, 95)), max: round(Math.max(...deltas)),
-          count: deltas.length, long: deltas.filter((d) => d > 50).length, uiFloodBytesPerS: uiBytes, lagP99: uiLag.p99, lagMax: uiLag.max,
+          count: deltas.length, long: deltas.filter((d) => d > 50).length, uiFloodBytesPerS: uiBytes, lagP50: uiLag.p50, lagP99: uiLag.p99, lagMax: uiLag.max,
         };
       }
       await client.req({ op: 'remove', id });
