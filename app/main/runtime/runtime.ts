@@ -66,6 +66,7 @@ export class Runtime implements ContainerRuntime {
   readonly rootless = getuid() !== 0;
   private readonly live = new Map<string, Live>();
   private readonly listeners = new Set<(c: ContainerInfo[]) => void>();
+  private readonly execPids = new Map<string, Set<number>>();
   private readonly autoRemove: boolean;
   /** What a crashed runtime left in this data dir, cleaned up at construction (recovery.ts). */
   readonly recovered: Promise<RecoveryReport>;
@@ -274,7 +275,12 @@ export class Runtime implements ContainerRuntime {
   async exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecHandle> {
     const r = this.find(id);
     if (r.state !== 'running') throw new LockerError(`container ${r.name} is not running; start a new one with locker run`);
-    return syscallLog.within(r.id, () => execInContainer(r, argv, opts));
+    const handle = syscallLog.within(r.id, () => execInContainer(r, argv, opts));
+    // exec'd processes are not descendants of the init: remember them so inspection marks them.
+    const pids = this.execPids.get(r.id) ?? new Set<number>();
+    this.execPids.set(r.id, pids.add(handle.pid));
+    void handle.exited.then(() => pids.delete(handle.pid));
+    return handle;
   }
 
   async stop(id: string, graceMs = 3000): Promise<ContainerInfo> {
@@ -310,7 +316,7 @@ export class Runtime implements ContainerRuntime {
   inspect(id: string): Inspection {
     const r = this.find(id);
     if (r.state !== 'running') throw new LockerError(`container ${r.name} has exited; only running containers can be inspected`);
-    const inspection = inspectContainer({ id: r.id, pid: r.pid });
+    const inspection = inspectContainer({ id: r.id, pid: r.pid, execPids: [...(this.execPids.get(r.id) ?? [])] });
     const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
     if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
     try {

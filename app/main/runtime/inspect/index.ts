@@ -5,8 +5,9 @@ import { gidMap, mountTable, uidMap } from './identity';
 import { compareNamespaces } from './namespaces';
 import { hostProcessTable } from './processes';
 
-export function inspectContainer(c: { id: string; pid: number }): Inspection {
-  const hostProcesses = hostProcessTable(c.pid);
+/** `execPids`: processes that joined the container after it started (locker exec). */
+export function inspectContainer(c: { id: string; pid: number; execPids?: number[] }): Inspection {
+  const hostProcesses = hostProcessTable(c.pid, c.execPids);
   return {
     id: c.id,
     pid: c.pid,

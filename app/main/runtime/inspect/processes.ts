@@ -56,9 +56,17 @@ function numericEntries(): number[] {
   return out;
 }
 
-/** Every host process, with `inContainer` set for containerInitPid and all its descendants. */
-export function hostProcessTable(containerInitPid: number): ProcessEntry[] {
+// cmdline only changes with execve, which also changes comm: keyed on (pid, start time, comm), a
+// cached cmdline halves the reads of a refresh (it matters with thousands of host processes).
+const cmdlines = new Map<string, string>();
+
+/**
+ * Every host process, with `inContainer` set for containerInitPid and all its descendants, and for
+ * extraRoots (processes that joined the container later, e.g. `locker exec`) and theirs.
+ */
+export function hostProcessTable(containerInitPid: number, extraRoots: number[] = []): ProcessEntry[] {
   const entries: ProcessEntry[] = [];
+  const seen = new Set<string>();
   const byPid = new Map<number, ProcessEntry>();
   const children = new Map<number, number[]>();
   for (const pid of numericEntries()) {
@@ -66,7 +74,14 @@ export function hostProcessTable(containerInitPid: number): ProcessEntry[] {
     if (stat === null) continue; // exited between readdir and read
     const parsed = parseStat(stat);
     if (!parsed) continue;
-    const cmdline = formatCmdline(readProcFile(`/proc/${pid}/cmdline`), parsed.name);
+    const key = `${pid}:${parsed.startTime}:${parsed.name}`;
+    seen.add(key);
+    let cmdline = cmdlines.get(key);
+    if (cmdline === undefined) {
+      cmdline = formatCmdline(readProcFile(`/proc/${pid}/cmdline`), parsed.name);
+      // Zombies and processes still exec'ing have no cmdline yet: read those again next time.
+      if (!cmdline.startsWith('[')) cmdlines.set(key, cmdline);
+    }
     const e: ProcessEntry = { pid, ppid: parsed.ppid, name: parsed.name, cmdline, inContainer: false };
     entries.push(e);
     byPid.set(pid, e);
@@ -74,9 +89,10 @@ export function hostProcessTable(containerInitPid: number): ProcessEntry[] {
     if (siblings) siblings.push(pid);
     else children.set(parsed.ppid, [pid]);
   }
+  for (const key of cmdlines.keys()) if (!seen.has(key)) cmdlines.delete(key);
   const init = byPid.get(containerInitPid);
   if (init) {
-    const queue = [containerInitPid];
+    const queue = [containerInitPid, ...extraRoots.filter((p) => byPid.has(p))];
     for (let i = 0; i < queue.length; i++) {
       const e = byPid.get(queue[i]);
       if (!e || e.inContainer) continue;
