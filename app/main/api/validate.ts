@@ -19,17 +19,20 @@ function fail(where: string, problem: string): never {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
+  // NaN and Infinity (Electron IPC carries them) are numbers too: say which one
+  if (typeof value === 'number') return `a number (${value})`;
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-export function str(opts: { max?: number; allowNul?: boolean; pattern?: RegExp; allowEmpty?: boolean } = {}): Check<string> {
+/** `form` says what the pattern wants, for the error line, e.g. "an absolute path starting with /". */
+export function str(opts: { max?: number; allowNul?: boolean; pattern?: RegExp; form?: string; allowEmpty?: boolean } = {}): Check<string> {
   const max = opts.max ?? LIMITS.maxString;
   return (v, where) => {
     if (typeof v !== 'string') fail(where, `must be a string, got ${describe(v)}`);
     if (v.length > max) fail(where, `is ${v.length} characters long; the limit is ${max}`);
     if (!opts.allowNul && v.includes('\0')) fail(where, 'contains a NUL byte');
     if (!opts.allowEmpty && v.length === 0) fail(where, 'is empty');
-    if (opts.pattern && !opts.pattern.test(v)) fail(where, `has an unexpected form`);
+    if (opts.pattern && !opts.pattern.test(v)) fail(where, `has an unexpected form${opts.form ? `: ${opts.form}` : ''}`);
     return v;
   };
 }
@@ -70,7 +73,8 @@ export function obj<R extends Shape, O extends Shape = Record<never, never>>(req
     if (proto !== Object.prototype && proto !== null) fail(where, 'must be a plain object');
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(v)) {
-      if (!(key in required) && !(optional && key in optional)) fail(where, `has an unknown field "${key.slice(0, 40)}"`);
+      // own keys only: `in` would also find "__proto__", "constructor", "toString" on Object.prototype
+      if (!Object.hasOwn(required, key) && !(optional && Object.hasOwn(optional, key))) fail(where, `has an unknown field "${key.slice(0, 40)}"`);
     }
     const rec = v as Record<string, unknown>;
     for (const [key, check] of Object.entries(required)) {
@@ -94,19 +98,20 @@ function none(v: unknown, where: string): undefined {
   return undefined;
 }
 
-const id = str({ max: 128, pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/ });
-const terminalId = str({ max: 128, pattern: /^[a-z]+-[A-Za-z0-9_.-]+$/ });
+const id = str({ max: 128, pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, form: "a container id (letters, digits, '_', '.', '-')" });
+const terminalId = str({ max: 128, pattern: /^[a-z]+-[A-Za-z0-9_.-]+$/, form: 'a terminal id like h-1' });
 const cols = int(1, LIMITS.maxCols);
 const rows = int(1, LIMITS.maxRows);
 
-const slug = str({ max: 64, pattern: /^[a-z0-9][a-z0-9-]*$/ });
+const slug = str({ max: 64, pattern: /^[a-z0-9][a-z0-9-]*$/, form: "an id of lowercase letters, digits and '-'" });
 const launch = {
   required: { command: arrayOf(str(), LIMITS.maxArgs), namespaces: arrayOf(oneOf(NAMESPACES), NAMESPACES.length, { unique: true }) },
   optional: {
-    rootfs: str({ allowEmpty: true }),
+    // relative paths would resolve against the app's working directory
+    rootfs: str({ allowEmpty: true, pattern: /^(\/|$)/, form: 'an absolute path, or empty for the embedded default' }),
     hostname: str({ max: 253 }),
-    memory: str({ max: 32, pattern: MEMORY }),
-    cpus: str({ max: 32, pattern: CPUS }),
+    memory: str({ max: 32, pattern: MEMORY, form: 'a size, e.g. 64m, 512k or 1g' }),
+    cpus: str({ max: 32, pattern: CPUS, form: 'a number of CPUs, e.g. 0.5' }),
     pidsLimit: int(1, 4194304),
   },
 };
@@ -118,7 +123,7 @@ const checks: { [M in CallName]: Check<CallArg<M>> } = {
   stop: obj({ id }),
   remove: obj({ id }),
   inspect: obj({ id }),
-  listDir: obj({ id, side: oneOf(['host', 'container'] as const), path: str({ pattern: /^\// }) }),
+  listDir: obj({ id, side: oneOf(['host', 'container'] as const), path: str({ pattern: /^\//, form: 'an absolute path starting with /' }) }),
   listTerminals: obj({ id }),
   openHostShell: obj({ cols, rows }),
   exec: obj({ id, cols, rows }),

@@ -11,18 +11,28 @@ export function serveSocket(ws: WebSocket, service: LockerService): void {
   };
   const unsubscribe = EVENT_NAMES.map((event) => service.on(event, (payload) => send({ t: 'event', ch: Channel[event], payload })));
 
+  // A protocol error (an oversize frame: 1009, bad UTF-8: 1007) makes ws close the socket and emit
+  // 'error'; without a listener that error would be uncaught and end the whole server.
+  ws.on('error', () => {});
+
   ws.on('message', async (raw, isBinary) => {
+    // A frame that is no call message closes the socket with one line saying why (at most 123 bytes).
+    if (isBinary) return ws.close(1003, 'binary frame; expected a JSON call message');
     let msg: ClientMessage;
     try {
-      if (isBinary) throw new Error('binary frame');
       msg = JSON.parse(raw.toString()) as ClientMessage;
-      if (typeof msg !== 'object' || msg === null || msg.t !== 'call' || !Number.isSafeInteger(msg.id)) throw new Error('not a call');
-    } catch {
-      ws.close(1003, 'expected a JSON call message');
-      return;
+    } catch (e) {
+      return ws.close(1003, e instanceof RangeError ? 'not a call message: nested too deeply' : 'invalid JSON; expected a call message');
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg) || msg.t !== 'call' || !Number.isSafeInteger(msg.id)) {
+      return ws.close(1003, 'not a call message: expected {"t":"call","id":N,"ch":…,"arg":…}');
     }
     const method = callForChannel(msg.ch);
-    const env = method ? await service.dispatch(method, msg.arg) : { error: `unknown channel "${String(msg.ch).slice(0, 60)}"` };
+    // String() of an object without a usable toString throws: describe the channel without calling into it
+    const ch: unknown = msg.ch;
+    const unknown = typeof ch === 'string' ? `unknown channel "${ch.slice(0, 60)}"`
+      : `unknown channel: got ${ch === null ? 'null' : Array.isArray(ch) ? 'an array' : typeof ch === 'object' ? 'an object' : `a ${typeof ch}`}, expected a string`;
+    const env = method ? await service.dispatch(method, msg.arg) : { error: unknown };
     if ((method === 'openHostShell' || method === 'exec') && 'result' in env) owned.add((env.result as { terminalId: string }).terminalId);
     if (method === 'closeTerminal' && 'result' in env) owned.delete((msg.arg as { terminalId: string }).terminalId);
     send({ t: 'reply', id: msg.id, env });

@@ -52,7 +52,9 @@ export async function startWeb(opts: WebOptions = {}): Promise<WebServer> {
   const runtime = opts.runtime ?? loadRuntime();
   const service = new LockerService(runtime);
   const server = createServer();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxWrite * 2 });
+  // A frame must hold the largest legal paste in its worst JSON form: a control character is
+  // escaped as \u00XX, 6 bytes per UTF-16 unit. Anything bigger is refused by ws with close 1009.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxWrite * 6 + 4096 });
   let hostPort = '';
 
   server.on('request', (req, res) => {
