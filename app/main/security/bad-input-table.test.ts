@@ -13,7 +13,8 @@ import WebSocket from 'ws';
 import { Channel, type Envelope, type ServerMessage } from '../../shared/api';
 import { LockerService } from '../api/service';
 import { loadLessons } from '../lessons/loader';
-import { compareHost, snapshotHost, type HostSnapshot } from '../runtime/host-check';
+import { compareHost, snapshotHost, type HostSnapshot, type Leak } from '../runtime/host-check';
+import { hostVethName } from '../runtime/network';
 import { Runtime } from '../runtime/runtime';
 import { REPO, sandbox } from '../testing/harness';
 import { startWeb, type WebServer } from '../web/start';
@@ -186,12 +187,37 @@ function children(): string[] {
   return out.sort();
 }
 
+/** Every container id this file's runtimes and CLI runs have shown (records and change events). */
+const ours = new Set<string>();
+function noteIds(dataDir: string): void {
+  try {
+    for (const id of readdirSync(join(dataDir, 'containers'))) ours.add(id);
+  } catch {
+    // no containers dir yet
+  }
+}
+
 interface Baseline { hosts: Array<[string, HostSnapshot]>; children: string[] }
 function baseline(dataDirs: string[]): Baseline {
+  dataDirs.forEach(noteIds);
   return { hosts: dataDirs.map((d) => [d, snapshotHost(d)]), children: children() };
 }
+/**
+ * Mounts, container dirs, locker/ cgroups, lk* veths and child processes that appeared since b.
+ * `npm test` runs two test files at once, and the other one may start containers of its own: host-wide
+ * cgroups and veths count only when they belong to a container of ours, mounts only when they are
+ * not in another test's temp dir.
+ */
 function assertNoLeaks(b: Baseline): void {
-  for (const [dir, before] of b.hosts) assert.deepEqual(compareHost(before, snapshotHost(dir)), [], `leaks in ${dir}`);
+  const dirs = b.hosts.map(([d]) => d);
+  dirs.forEach(noteIds);
+  const mine = (leak: Leak): boolean => {
+    if (leak.kind === 'cgroup') return ours.has(leak.name);
+    if (leak.kind === 'veth') return [...ours].some((id) => hostVethName(id) === leak.name);
+    if (leak.kind === 'mount') return !leak.name.startsWith(tmpdir() + '/') || dirs.some((d) => leak.name.startsWith(d));
+    return true;
+  };
+  for (const [dir, before] of b.hosts) assert.deepEqual(compareHost(before, snapshotHost(dir)).filter(mine), [], `leaks in ${dir}`);
   assert.deepEqual(children(), b.children, 'child processes');
 }
 
@@ -229,6 +255,7 @@ describe('IPC and WebSocket messages, on a real runtime', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'locker-badinput-'));
   const runtime = new Runtime({ dataDir });
   const service = new LockerService(runtime);
+  runtime.onChange((list) => list.forEach((c) => ours.add(c.id)));
   let web: WebServer;
   let id = '';
   let outside: Baseline;
