@@ -19,7 +19,8 @@ export function parseArgs(argv: string[], specs: OptionSpec[], command: string):
   const rest: string[] = [];
   const lookup = (name: string): OptionSpec => {
     const spec = specs.find((s) => s.names.includes(name));
-    if (!spec) throw new LockerError(`unknown option ${name.length === 1 ? '-' : '--'}${name} for locker ${command}; see locker ${command} --help`);
+    const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
+    if (!spec) throw new LockerError(`unknown option ${name.length === 1 ? '-' : '--'}${shown} for locker ${command}; see locker ${command} --help`);
     return spec;
   };
   for (let i = 0; i < argv.length; i++) {

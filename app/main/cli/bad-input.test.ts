@@ -14,6 +14,8 @@ writeFileSync(corrupt, Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0]), Buffer
 
 const cases: Array<[string, string[], RegExp]> = [
   ['an unknown namespace', ['run', '--ns', 'pid,bogus', '--', 'true'], /^locker: unknown namespace "bogus" in --ns; choose from pid,uts,mnt,user,ipc,net,cgroup$/],
+  ['an empty namespace list', ['run', '--ns', ',', '--', 'true'], /^locker: --ns "," names no namespace; list some \(e\.g\. --ns pid,uts\) or say --ns none$/],
+  ['a huge command name', ['run', '--', 'x'.repeat(100000)], /^locker: "x{80}…\(100000 chars\)" not found in the rootfs/],
   ['an unknown namespace to drop', ['run', '--no-ns', 'time', '--', 'true'], /^locker: unknown namespace "time" in --no-ns/],
   ['an invalid hostname', ['run', '--hostname', 'bad_name!', '--', 'true'], /^locker: invalid hostname "bad_name!": use letters, digits/],
   ['an over-long hostname', ['run', '--hostname', 'a'.repeat(65), '--', 'true'], /the kernel allows at most 64$/],

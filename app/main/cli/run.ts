@@ -110,7 +110,7 @@ Options:
   -e, --env K=V       add an environment variable (repeatable)
   -w, --workdir DIR   working directory inside
   --rootfs DIR|TAR    a directory, or a tar/tar.gz such as docker export output (imported once, cached)
-  --ns LIST           exactly these namespaces: pid,uts,mnt,user,ipc,net,cgroup
+  --ns LIST           exactly these namespaces: pid,uts,mnt,user,ipc,net,cgroup (none: a plain process)
   --no-ns LIST        all default namespaces but these
   -t, --tty / --no-tty  give the container a terminal (default: when stdin is one)
   -m, --memory SIZE   memory limit, e.g. 64m (cgroup v1 or v2)

@@ -4,7 +4,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { posix } from 'node:path';
 import { O, RESOLVE } from '../../../native/constants';
 import { openat2 } from '../../../native/libc';
-import { LockerError } from './errors';
+import { LockerError, quote } from './errors';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -30,13 +30,13 @@ export function findCommand(root: string, argv0: string, pathVar: string = DEFAU
     if (argv0.includes('/')) {
       const abs = posix.resolve(cwd, argv0);
       if (isExecutableIn(rootFd, abs)) return abs;
-      throw new LockerError(`"${argv0}" is not an executable file in the rootfs; check the path (e.g. /bin/sh)`);
+      throw new LockerError(`${quote(argv0)} is not an executable file in the rootfs; check the path (e.g. /bin/sh)`);
     }
     for (const dir of pathVar.split(':').filter((d) => d.startsWith('/'))) {
       const candidate = posix.join(dir, argv0);
       if (isExecutableIn(rootFd, candidate)) return candidate;
     }
-    throw new LockerError(`"${argv0}" not found in the rootfs (PATH=${pathVar}); give a full path or a command the rootfs has`);
+    throw new LockerError(`${quote(argv0)} not found in the rootfs (PATH=${quote(pathVar).slice(1, -1)}); give a full path or a command the rootfs has`);
   } finally {
     closeSync(rootFd);
   }

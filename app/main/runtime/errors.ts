@@ -5,3 +5,9 @@ export class LockerError extends Error {
     this.name = 'LockerError';
   }
 }
+
+/** A user value quoted in an error line, cut so the line stays readable. */
+export function quote(value: string, max = 80): string {
+  const cut = value.length > max ? value.slice(0, max) + `…(${value.length} chars)` : value;
+  return JSON.stringify(cut);
+}

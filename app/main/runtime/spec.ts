@@ -1,7 +1,7 @@
 // Validates a RunSpec before anything is created, so bad input costs nothing and leaves nothing behind.
 import { NAMESPACES, type Namespace, type RunSpec } from '../../shared/types';
 import { parseLimits, type Limits } from './cgroups';
-import { LockerError } from './errors';
+import { LockerError, quote } from './errors';
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -17,9 +17,13 @@ export function hostnameProblem(hostname: string): string | undefined {
 
 export function parseNamespaceList(list: string, flag: string): Namespace[] {
   const out: Namespace[] = [];
-  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  // "none" says on purpose what an empty list would say by accident: no isolation at all.
+  if (list.trim() === 'none') return out;
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new LockerError(`${flag} ${quote(list)} names no namespace; list some (e.g. ${flag} pid,uts) or say ${flag} none`);
+  for (const raw of names) {
     if (!(NAMESPACES as readonly string[]).includes(raw)) {
-      throw new LockerError(`unknown namespace "${raw}" in ${flag}; choose from ${NAMESPACES.join(',')}`);
+      throw new LockerError(`unknown namespace ${quote(raw)} in ${flag}; choose from ${NAMESPACES.join(',')}`);
     }
     if (!out.includes(raw as Namespace)) out.push(raw as Namespace);
   }
@@ -58,7 +62,7 @@ export function validateSpec(spec: RunSpec, rootless: boolean): ValidSpec {
   spec.command.forEach((a, i) => checkString(a, `command argument ${i}`));
   const namespaces = spec.namespaces ?? defaultNamespaces(rootless);
   for (const n of namespaces) {
-    if (!(NAMESPACES as readonly string[]).includes(n)) throw new LockerError(`unknown namespace "${String(n)}"; choose from ${NAMESPACES.join(',')}`);
+    if (!(NAMESPACES as readonly string[]).includes(n)) throw new LockerError(`unknown namespace ${quote(String(n))}; choose from ${NAMESPACES.join(',')}`);
   }
   if (rootless && !namespaces.includes('user')) {
     throw new LockerError('without root, a container needs the user namespace: keep "user" in --ns (or run as root)');
