@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { REPO } from './harness';
 
 test('shellcheck passes on every shipped shell script', () => {
-  const scripts = ['.ci/run', 'vagrant/provision.sh'].map((s) => join(REPO, s));
+  const scripts = ['.ci/run', 'vagrant/provision.sh', 'packaging/deb/after-install.sh', 'packaging/deb/after-remove.sh'].map((s) => join(REPO, s));
   const r = spawnSync('shellcheck', scripts, { encoding: 'utf8' });
   assert.ok(!r.error, 'shellcheck is installed (apt-get install shellcheck)');
   assert.equal(r.status, 0, r.stdout + r.stderr);
