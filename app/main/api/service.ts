@@ -10,9 +10,8 @@ import { Stepper, type StepStatus } from '../../../native/stepper';
 import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
 import { loadLessons } from '../lessons/loader';
 import { verifyRules } from '../lessons/verify';
-import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../shared/types';
-import type { ContainerHandle, ContainerRuntime, TerminalHandle } from '../runtime/handles';
-import type { RunOptions } from '../runtime/runtime';
+import type { ContainerInfo, DirListing, Inspection } from '../../shared/types';
+import type { ContainerRuntime, TerminalHandle } from '../runtime/handles';
 import { spawnHostShell, type HostShell } from '../terminals/host-shell';
 import { TerminalSession } from '../terminals/session';
 import { validateCall } from './validate';
@@ -103,9 +102,7 @@ export class LockerService implements LockerCalls {
   }
 
   async run(req: CallArg<'run'>): Promise<RunResult> {
-    // The real Runtime takes RunOptions; a runtime without step-through ignores them and just runs.
-    const run = this.runtime.run as (spec: RunSpec, opts?: RunOptions) => Promise<ContainerHandle>;
-    const handle = await run.call(this.runtime, {
+    const handle = await this.runtime.run({
       command: req.command,
       rootfs: req.rootfs ? req.rootfs : undefined,
       hostname: req.hostname,

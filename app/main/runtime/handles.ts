@@ -1,5 +1,12 @@
 // What the runtime hands to its callers (CLI, Electron main, web mode) for live containers.
+import type { Stepper } from '../../../native/stepper';
 import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../shared/types';
+
+/** Per-run options that are not part of the container's spec. */
+export interface RunOptions {
+  /** Step-through: the child stops before each planned call until this stepper releases it (native/stepper.ts). */
+  stepper?: Stepper;
+}
 
 /** The host end of a pty whose other end a container process holds. */
 export interface TerminalHandle {
@@ -39,7 +46,7 @@ export interface ExecOptions {
 
 /** The runtime as the app uses it; implemented by Runtime in ./runtime.ts. */
 export interface ContainerRuntime {
-  run(spec: RunSpec): Promise<ContainerHandle>;
+  run(spec: RunSpec, opts?: RunOptions): Promise<ContainerHandle>;
   list(): ContainerInfo[];
   get(id: string): ContainerInfo | undefined;
   exec(id: string, argv: string[], opts?: ExecOptions): Promise<ExecHandle>;

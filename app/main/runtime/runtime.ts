@@ -13,7 +13,7 @@ import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../share
 import { DEFAULT_PATH, findCommand } from './command';
 import { dataDir as defaultDataDir, imagesDir } from './data-dir';
 import { LockerError } from './errors';
-import type { ContainerHandle, ContainerRuntime, ExecHandle, ExecOptions, TerminalHandle } from './handles';
+import type { ContainerHandle, ContainerRuntime, ExecHandle, ExecOptions, RunOptions, TerminalHandle } from './handles';
 import { copyLayer, overlayLayer, removeLayer } from './layer';
 import { ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
 import { RecordStore, processStartTime, type ContainerRecord } from './records';
@@ -29,11 +29,7 @@ import { HOST_NOTE, interfaces, setupNetwork, teardownNetwork } from './network'
 import type { NetworkInfo } from '../../shared/types';
 import { inspectContainer, listDirectory } from './inspect';
 
-/** Per-run options that are not part of the container's spec. */
-export interface RunOptions {
-  /** Step-through: the child stops before each planned call until this stepper releases it (native/stepper.ts). */
-  stepper?: Stepper;
-}
+export type { RunOptions } from './handles';
 
 export interface RuntimeOptions {
   dataDir?: string;
