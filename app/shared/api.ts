@@ -121,6 +121,8 @@ export interface LessonPreset {
   memory?: string;
   cpus?: string;
   pidsLimit?: number;
+  /** Pause before each syscall of the launch (the syscall log's step-through). */
+  stepThrough?: boolean;
 }
 
 export interface LessonStep {

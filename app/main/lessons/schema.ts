@@ -98,7 +98,7 @@ function whole(v: unknown, field: string, min: number): number {
 }
 
 function preset(v: unknown, field: string): LessonPreset {
-  const r = object(v, field, { required: ['namespaces'], optional: ['command', 'hostname', 'memory', 'cpus', 'pidsLimit'] });
+  const r = object(v, field, { required: ['namespaces'], optional: ['command', 'hostname', 'memory', 'cpus', 'pidsLimit', 'stepThrough'] });
   if (!Array.isArray(r.namespaces)) fail(`${field}.namespaces`, `must be a list like ["pid", "uts"] ([] for none), got ${kind(r.namespaces)}`);
   const namespaces = r.namespaces.map((n, i) => namespace(n, `${field}.namespaces[${i}]`));
   if (new Set(namespaces).size !== namespaces.length) fail(`${field}.namespaces`, 'lists a namespace twice; remove the duplicate');
@@ -119,6 +119,10 @@ function preset(v: unknown, field: string): LessonPreset {
     if (!CPUS.test(out.cpus) || Number(out.cpus) <= 0) fail(`${field}.cpus`, `"${out.cpus}" is not a positive number; write e.g. "0.5"`);
   }
   if (r.pidsLimit !== undefined) out.pidsLimit = whole(r.pidsLimit, `${field}.pidsLimit`, 1);
+  if (r.stepThrough !== undefined) {
+    if (typeof r.stepThrough !== 'boolean') fail(`${field}.stepThrough`, `must be true or false, got ${kind(r.stepThrough)}`);
+    out.stepThrough = r.stepThrough;
+  }
   return out;
 }
 

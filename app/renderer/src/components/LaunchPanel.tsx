@@ -60,6 +60,7 @@ export function LaunchPanel({ api, hostInfo, onStarted, preset, onSettings }: Pr
     setMemory(p.memory ?? '');
     setCpus(p.cpus ?? '');
     setPidsLimit(p.pidsLimit === undefined ? '' : String(p.pidsLimit));
+    setStepThrough(p.stepThrough === true);
     setError('');
   }, [preset]);
 
