@@ -87,7 +87,7 @@ export class FakeRuntime implements ContainerRuntime {
     this.containers.delete(id);
     this.changed();
   }
-  inspect(id: string): Inspection {
+  async inspect(id: string): Promise<Inspection> {
     const c = this.must(id);
     return { id, pid: c.info.pid, hostname: { host: 'host', container: c.info.hostname }, hostProcesses: [], containerProcesses: [], namespaces: [], uidMap: '', gidMap: '', mounts: [] };
   }

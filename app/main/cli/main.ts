@@ -93,7 +93,7 @@ async function inspect(argv: string[]): Promise<number> {
   const rt = new Runtime();
   const info = rt.get(id);
   if (!info) throw new LockerError(`no container "${id}"; see locker ps for the ids`);
-  const details = info.state === 'running' ? rt.inspect(id) : undefined;
+  const details = info.state === 'running' ? await rt.inspect(id) : undefined;
   process.stdout.write(JSON.stringify({ ...info, inspection: details }, null, 2) + '\n');
   return 0;
 }

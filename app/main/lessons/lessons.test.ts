@@ -113,13 +113,13 @@ async function withContainer(spec: Partial<RunSpec> & { namespaces: Namespace[] 
   }
 }
 
-function expectRules(id: string, pass: VerifyRule[], fail: VerifyRule[]): void {
+async function expectRules(id: string, pass: VerifyRule[], fail: VerifyRule[]): Promise<void> {
   for (const r of pass) {
-    const v = verifyRules([r], { runtime, id });
+    const v = await verifyRules([r], { runtime, id });
     assert.ok(v.ok, `${JSON.stringify(r)} should pass: ${v.outcomes[0].detail}`);
   }
   for (const r of fail) {
-    const v = verifyRules([r], { runtime, id });
+    const v = await verifyRules([r], { runtime, id });
     assert.ok(!v.ok, `${JSON.stringify(r)} should fail: ${v.outcomes[0].detail}`);
     assert.ok(v.outcomes[0].detail.length > 0);
   }
@@ -127,55 +127,55 @@ function expectRules(id: string, pass: VerifyRule[], fail: VerifyRule[]): void {
 
 describe('verify rules on real containers', { skip: isRoot ? false : 'needs root (namespaces without a user namespace)' }, () => {
   test('no namespaces: everything shared, same hostname, same root, host /proc', () =>
-    withContainer({ namespaces: [], command: ['/bin/sh', '-c', 'exec sleep 30'] }, (id) => {
-      expectRules(id,
+    withContainer({ namespaces: [], command: ['/bin/sh', '-c', 'exec sleep 30'] }, async (id) => {
+      await expectRules(id,
         [{ namespaceShared: 'pid' }, { namespaceShared: 'uts' }, { namespaceShared: 'mnt' }, { hostnameDiffers: false }, { rootDiffers: false }, { procShowsHost: true }],
         [{ namespaceSeparate: 'uts' }, { hostnameDiffers: true }, { rootDiffers: true }, { pid1Is: 'sleep' }, { onlyLoopback: true }, { pidsLimit: 20 }, { uidMapOutsideNot: 0 }]);
     }));
 
   test('uts: own hostname', () =>
-    withContainer({ namespaces: ['uts'], hostname: 'lesson-uts' }, (id) => {
-      expectRules(id, [{ namespaceSeparate: 'uts' }, { hostnameDiffers: true }], [{ namespaceShared: 'uts' }, { hostnameDiffers: false }]);
+    withContainer({ namespaces: ['uts'], hostname: 'lesson-uts' }, async (id) => {
+      await expectRules(id, [{ namespaceSeparate: 'uts' }, { hostnameDiffers: true }], [{ namespaceShared: 'uts' }, { hostnameDiffers: false }]);
     }));
 
   test('pid without mnt: PID 1 is sh, but /proc is the host\'s', () =>
-    withContainer({ namespaces: ['pid'], command: ['/bin/sh', '-c', 'sleep 30; true'] }, (id) => {
-      expectRules(id, [{ namespaceSeparate: 'pid' }, { pid1Is: 'sh' }, { procShowsHost: true }], [{ pid1Is: 'sleep' }, { procShowsHost: false }]);
+    withContainer({ namespaces: ['pid'], command: ['/bin/sh', '-c', 'sleep 30; true'] }, async (id) => {
+      await expectRules(id, [{ namespaceSeparate: 'pid' }, { pid1Is: 'sh' }, { procShowsHost: true }], [{ pid1Is: 'sleep' }, { procShowsHost: false }]);
     }));
 
   test('pid with mnt: a fresh /proc, a different root', () =>
-    withContainer({ namespaces: ['pid', 'mnt'], command: ['/bin/sh', '-c', 'sleep 30; true'] }, (id) => {
-      expectRules(id, [{ pid1Is: 'sh' }, { procShowsHost: false }, { rootDiffers: true }, { namespaceSeparate: 'mnt' }], [{ procShowsHost: true }, { rootDiffers: false }]);
+    withContainer({ namespaces: ['pid', 'mnt'], command: ['/bin/sh', '-c', 'sleep 30; true'] }, async (id) => {
+      await expectRules(id, [{ pid1Is: 'sh' }, { procShowsHost: false }, { rootDiffers: true }, { namespaceSeparate: 'mnt' }], [{ procShowsHost: true }, { rootDiffers: false }]);
     }));
 
   test('user: root inside is not root outside', () =>
-    withContainer({ namespaces: ['user', 'pid', 'mnt'] }, (id) => {
-      expectRules(id, [{ namespaceSeparate: 'user' }, { uidMapOutsideNot: 0 }], [{ uidMapOutsideNot: 100000 }, { namespaceShared: 'user' }]);
+    withContainer({ namespaces: ['user', 'pid', 'mnt'] }, async (id) => {
+      await expectRules(id, [{ namespaceSeparate: 'user' }, { uidMapOutsideNot: 0 }], [{ uidMapOutsideNot: 100000 }, { namespaceShared: 'user' }]);
     }));
 
   test('ipc and net: separate; onlyLoopback reads the namespace\'s interfaces', () =>
-    withContainer({ namespaces: ['ipc', 'net'] }, (id) => {
-      expectRules(id, [{ namespaceSeparate: 'ipc' }, { namespaceSeparate: 'net' }], [{ namespaceShared: 'net' }]);
+    withContainer({ namespaces: ['ipc', 'net'] }, async (id) => {
+      await expectRules(id, [{ namespaceSeparate: 'ipc' }, { namespaceSeparate: 'net' }], [{ namespaceShared: 'net' }]);
       // rootful containers may get a veth on Locker's bridge besides lo: judge against what the kernel lists
       const names = interfaceNames(readFileSync(`/proc/${runtime.get(id)!.pid}/net/dev`, 'utf8'));
       assert.ok(names.includes('lo'));
       const only = names.every((n) => n === 'lo');
-      expectRules(id, [{ onlyLoopback: only }], [{ onlyLoopback: !only }]);
+      await expectRules(id, [{ onlyLoopback: only }], [{ onlyLoopback: !only }]);
     }));
 
   const layout = hostLayout();
   test('cgroups: pids limit, and a refused fork', { skip: layout.canWrite ? false : `cgroups not writable: ${layout.reason}` }, () =>
     withContainer({ namespaces: ['pid', 'mnt'], pidsLimit: 20, command: ['/bin/sh', '-c', '(for i in $(seq 30); do sleep 30 & done); exec sleep 30'] }, async (id) => {
-      expectRules(id, [{ pidsLimit: 20 }], [{ pidsLimit: 21 }]);
+      await expectRules(id, [{ pidsLimit: 20 }], [{ pidsLimit: 21 }]);
       const deadline = Date.now() + 5000;
-      while (!verifyRules([{ pidsRejected: true }], { runtime, id }).ok && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expectRules(id, [{ pidsRejected: true }], [{ pidsRejected: false }]);
+      while (!(await verifyRules([{ pidsRejected: true }], { runtime, id })).ok && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await expectRules(id, [{ pidsRejected: true }], [{ pidsRejected: false }]);
     }));
 
   test('an exited container fails every rule with the reason', async () => {
     const h = await runtime.run({ command: ['/bin/true'], namespaces: ['uts'] });
     await h.exited;
-    const v = verifyRules([{ namespaceSeparate: 'uts' }], { runtime, id: h.info.id });
+    const v = await verifyRules([{ namespaceSeparate: 'uts' }], { runtime, id: h.info.id });
     assert.equal(v.ok, false);
     assert.match(v.outcomes[0].detail, /has exited/);
     await runtime.remove(h.info.id, true);

@@ -126,10 +126,10 @@ export function ruleLabel(rule: VerifyRule): string {
 }
 
 /** Checks every rule; a rule that cannot read its state fails with the reason, it never throws. */
-export function verifyRules(rules: VerifyRule[], ctx: Omit<VerifyContext, 'inspection'>): VerifyResult {
+export async function verifyRules(rules: VerifyRule[], ctx: Omit<VerifyContext, 'inspection'>): Promise<VerifyResult> {
   let inspection: Inspection;
   try {
-    inspection = ctx.runtime.inspect(ctx.id);
+    inspection = await ctx.runtime.inspect(ctx.id);
   } catch (e) {
     const detail = (e as Error).message;
     const outcomes = rules.map((r) => ({ rule: ruleLabel(r), ok: false, detail }));

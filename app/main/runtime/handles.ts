@@ -54,7 +54,8 @@ export interface ContainerRuntime {
   stop(id: string, graceMs?: number): Promise<ContainerInfo>;
   /** Removes an exited container's record and leftovers (stops it first when force). */
   remove(id: string, force?: boolean): Promise<void>;
-  inspect(id: string): Inspection;
+  /** Builds the process table off the main thread: cheap to call several times a second. */
+  inspect(id: string): Promise<Inspection>;
   listDir(id: string, side: 'host' | 'container', path: string): DirListing;
   /** Called whenever a container starts, exits or is removed. */
   onChange(listener: (containers: ContainerInfo[]) => void): () => void;

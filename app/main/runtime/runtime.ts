@@ -27,7 +27,7 @@ import { execInContainer } from './exec';
 import { createCgroup, hasLimits, openCgroup, type Cgroup } from './cgroups';
 import { HOST_NOTE, interfaces, setupNetwork, teardownNetwork } from './network';
 import type { NetworkInfo } from '../../shared/types';
-import { inspectContainer, listDirectory } from './inspect';
+import { inspectContainerAsync, listDirectory } from './inspect';
 
 export type { RunOptions } from './handles';
 
@@ -309,10 +309,10 @@ export class Runtime implements ContainerRuntime {
     this.emit();
   }
 
-  inspect(id: string): Inspection {
+  async inspect(id: string): Promise<Inspection> {
     const r = this.find(id);
     if (r.state !== 'running') throw new LockerError(`container ${r.name} has exited; only running containers can be inspected`);
-    const inspection = inspectContainer({ id: r.id, pid: r.pid, execPids: [...(this.execPids.get(r.id) ?? [])] });
+    const inspection = await inspectContainerAsync({ id: r.id, pid: r.pid, execPids: [...(this.execPids.get(r.id) ?? [])] });
     const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
     if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
     try {

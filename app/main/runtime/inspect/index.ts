@@ -1,13 +1,22 @@
 // Everything the host can see of one container, gathered in one call.
-import type { Inspection } from '../../../shared/types';
+import type { Inspection, ProcessEntry } from '../../../shared/types';
 import { hostnames } from './hostname';
 import { gidMap, mountTable, uidMap } from './identity';
 import { compareNamespaces } from './namespaces';
 import { hostProcessTable } from './processes';
+import { hostProcessTableAsync } from './process-table-async';
 
 /** `execPids`: processes that joined the container after it started (locker exec). */
 export function inspectContainer(c: { id: string; pid: number; execPids?: number[] }): Inspection {
-  const hostProcesses = hostProcessTable(c.pid, c.execPids);
+  return withProcesses(c, hostProcessTable(c.pid, c.execPids));
+}
+
+/** The same, with the process table built in a worker thread: the caller's event loop stays free. */
+export async function inspectContainerAsync(c: { id: string; pid: number; execPids?: number[] }): Promise<Inspection> {
+  return withProcesses(c, await hostProcessTableAsync(c.pid, c.execPids));
+}
+
+function withProcesses(c: { id: string; pid: number }, hostProcesses: ProcessEntry[]): Inspection {
   return {
     id: c.id,
     pid: c.pid,
@@ -21,6 +30,7 @@ export function inspectContainer(c: { id: string; pid: number; execPids?: number
   };
 }
 
+export { hostProcessTableAsync } from './process-table-async';
 export { hostProcessTable, containerProcessTable, parseStat, parseNSpid, formatCmdline } from './processes';
 export { compareNamespaces, namespaceLink, sharesNamespace, NAMESPACE_TYPES } from './namespaces';
 export { uidMap, gidMap, mountTable, parseMountInfo, unescapeMountField } from './identity';
