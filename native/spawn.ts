@@ -54,6 +54,17 @@ function readAll(fd: number): Buffer {
   }
 }
 
+/** clone()s the child that runs program; returns the pid (or -errno) and the report pipe's read end. */
+function cloneWithReport(flags: number, program: Program): { ret: number; reportR: number } {
+  const [reportR, reportW] = pipe2(O_CLOEXEC);
+  const code = program.encode();
+  const ret = Number(lockerSpawn(flags, code, code.length, program.steps.length, reportW));
+  syscallLog.record({ where: 'host', name: 'clone', args: `${cloneFlagNames(flags) === '0' ? '' : cloneFlagNames(flags) + '|'}SIGCHLD`,
+    result: ret, errno: ret < 0 ? errnoName(-ret) : undefined, t: Date.now() });
+  close(reportW);
+  return { ret, reportR };
+}
+
 /**
  * clone()s a child into `flags` namespaces that runs `program`, and returns once it has exec'd.
  * Throws the SyscallError of the step that failed; the child is then already reaped.
@@ -68,12 +79,7 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
     program.waitFor(syncR);
     program.steps.push(...opts.program.steps);
   }
-  const [reportR, reportW] = pipe2(O_CLOEXEC);
-  const code = program.encode();
-  const ret = Number(lockerSpawn(opts.flags, code, code.length, program.steps.length, reportW));
-  syscallLog.record({ where: 'host', name: 'clone', args: `${cloneFlagNames(opts.flags) === '0' ? '' : cloneFlagNames(opts.flags) + '|'}SIGCHLD`,
-    result: ret, errno: ret < 0 ? errnoName(-ret) : undefined, t: Date.now() });
-  close(reportW);
+  const { ret, reportR } = cloneWithReport(opts.flags, program);
   if (syncR >= 0) close(syncR);
   if (ret < 0) {
     if (syncW >= 0) close(syncW);
@@ -164,12 +170,7 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
     program.steps.push(step);
     slots.push({ kind: 'call', i });
   });
-  const [reportR, reportW] = pipe2(O_CLOEXEC);
-  const code = program.encode();
-  const ret = Number(lockerSpawn(opts.flags, code, code.length, program.steps.length, reportW));
-  syscallLog.record({ where: 'host', name: 'clone', args: `${cloneFlagNames(opts.flags) === '0' ? '' : cloneFlagNames(opts.flags) + '|'}SIGCHLD`,
-    result: ret, errno: ret < 0 ? errnoName(-ret) : undefined, t: Date.now() });
-  close(reportW);
+  const { ret, reportR } = cloneWithReport(opts.flags, program);
   close(stepR);
   const closeStep = (): void => {
     if (stepW < 0) return;

@@ -3,33 +3,9 @@
 import { statSync } from 'node:fs';
 import { getuid } from '../../../../native/libc';
 import { ip } from './ip';
+import type { InterfaceAddress, NetworkInterface } from '../../../shared/types';
 
-export interface InterfaceAddress {
-  family: 'inet' | 'inet6';
-  address: string;
-  prefixLength: number;
-  scope?: string;
-}
-
-export interface NetworkInterface {
-  name: string;
-  /** ifindex in its own namespace. */
-  index: number;
-  /** operstate: UP, DOWN, UNKNOWN (loopback reports UNKNOWN when up)... */
-  state: string;
-  /** IFF_UP: administratively up. */
-  up: boolean;
-  mac: string;
-  mtu: number;
-  /** loopback, veth, bridge, ... (from linkinfo; 'loopback' for lo). */
-  kind?: string;
-  /** The bridge this interface is a port of. */
-  master?: string;
-  /** For a veth: the ifindex of its peer (in the other namespace when `peerInOtherNamespace`). */
-  peerIndex?: number;
-  peerInOtherNamespace?: boolean;
-  addresses: InterfaceAddress[];
-}
+export type { InterfaceAddress, NetworkInterface };
 
 interface IpAddrJson {
   ifindex: number;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { allocateAddress, GATEWAY, IPS_DIR, leaseAlive, leases, PREFIX_LENGTH, releaseAddress } from './addresses';
 import { IpError, ip } from './ip';
 import { LockerError } from '../errors';
+import type { NetworkInfo } from '../../../shared/types';
 
 export const BRIDGE = 'locker0';
 export const CONTAINER_IF = 'eth0';
@@ -19,17 +20,7 @@ export const ROOTLESS_NOTE =
   'rootless containers have loopback only: creating a veth into the host needs root (CAP_NET_ADMIN in the host network namespace)';
 export const HOST_NOTE = "shares the host's network (no net namespace)";
 
-export interface NetworkInfo {
-  mode: 'bridge' | 'loopback' | 'host';
-  /** The container's address on the bridge (without prefix length; the subnet is /24). */
-  address?: string;
-  gateway?: string;
-  bridge?: string;
-  hostVeth?: string;
-  /** The veth end inside the container. */
-  containerInterface?: string;
-  note?: string;
-}
+export type { NetworkInfo };
 
 export interface SetupOptions {
   id: string;
