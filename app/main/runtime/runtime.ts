@@ -127,16 +127,18 @@ export class Runtime implements ContainerRuntime {
         workdir, executable, argv: v.command, env, tty: pty ? { slaveFd: pty.slaveFd, slavePath: pty.slavePath } : undefined,
         joinsCgroup: cgroup !== undefined,
       };
+      const launchOnce = async (): Promise<{ pid: number; network: NetworkInfo }> =>
+        stepper ? this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
       let spawned;
       try {
-        spawned = stepper ? await this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
+        spawned = await launchOnce();
       } catch (e) {
         if (!(e instanceof SyscallError && e.syscall === 'mount' && e.args.startsWith('"overlay"') && layer?.kind === 'overlay')) throw e;
         // overlayfs refused here (old kernel, odd filesystem): fall back to a private copy.
         teardownNetwork(id);
         removeLayer(dir);
         input.layer = copyLayer(dir, layer.lower);
-        spawned = stepper ? await this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
+        spawned = await launchOnce();
       }
       pty?.releaseSlave();
       const record: ContainerRecord = {
