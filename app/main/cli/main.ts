@@ -8,6 +8,7 @@ import { RUN_HELP, runCommand } from './run';
 import { equivalentCommand } from '../equivalent';
 import { doctorCommand } from '../doctor';
 import { cleanupCommand } from './cleanup';
+import { lessonsCommand } from './lessons';
 
 const HELP = `Usage: locker COMMAND [OPTIONS]
 
@@ -19,6 +20,7 @@ A container is just a Linux process with isolation. Commands:
   rm [-f] ID...               remove a container's record (-f stops it first)
   inspect ID                  namespaces, processes, hostnames, id maps and mounts as JSON
   equivalent [RUN OPTIONS] -- CMD   the same launch as unshare, runc config.json and docker run
+  lessons [check] [DIR]       check lesson files (default: the bundled lessons/)
   cleanup [--dry-run]         remove what stopped or crashed containers left (keeps running ones)
   doctor [--json]             check that this machine can run containers, and how to fix it
   ui --web [--port N] [--host ADDR]   serve the app to a browser
@@ -116,7 +118,7 @@ async function ui(argv: string[]): Promise<number> {
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  run: runCommand, ps, exec, stop, rm, inspect, ui, equivalent: equivalentCommand, doctor: doctorCommand, cleanup: cleanupCommand,
+  run: runCommand, ps, exec, stop, rm, inspect, ui, equivalent: equivalentCommand, doctor: doctorCommand, cleanup: cleanupCommand, lessons: lessonsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
