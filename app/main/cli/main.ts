@@ -23,7 +23,7 @@ A container is just a Linux process with isolation. Commands:
   lessons [check] [DIR]       check lesson files (default: the bundled lessons/)
   cleanup [--dry-run]         remove what stopped or crashed containers left (keeps running ones)
   doctor [--json]             check that this machine can run containers, and how to fix it
-  ui --web [--port N] [--host ADDR]   serve the app to a browser
+  ui [--web [--port N] [--host ADDR]]  the desktop app (falls back to web mode), or serve it to a browser
 
 Data lives in $LOCKER_DATA_DIR, else $XDG_DATA_HOME/locker (~/.local/share/locker).
 `;
@@ -102,6 +102,13 @@ async function inspect(argv: string[]): Promise<number> {
 
 async function ui(argv: string[]): Promise<number> {
   const p = parseArgs(argv, [{ names: ['web'], value: false }, { names: ['port', 'p'], value: true }, { names: ['host'], value: true }], 'ui');
+  if (!flag(p, 'web')) {
+    if (p.options.has('port') || p.options.has('host')) throw new LockerError('--port and --host are for web mode; add --web');
+    // Same as npm start: the Electron window where it can run, else web mode with the reason.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('../start');
+    return new Promise<number>(() => undefined);
+  }
   const port = one(p, 'port') === undefined ? undefined : Number(one(p, 'port'));
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new LockerError(`--port "${one(p, 'port')}" is not a port number; e.g. --port 8080`);
   // Loaded lazily: the rest of the CLI must not pay for the web server's start-up.
