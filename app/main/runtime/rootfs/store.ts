@@ -1,18 +1,11 @@
 // The image cache: each image is made in a temp dir and renamed into place, so a half-made image never shows.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataDirError } from '../records';
+import { dataDirError, processStartTime } from '../records';
 
 /** `p<pid>s<starttime>` of this process (field 22 of /proc/self/stat). */
 export function partialOwnerTag(pid = process.pid): string {
-  let start = '';
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    // no procfs: pid alone
-  }
-  return `p${pid}s${start}`;
+  return `p${pid}s${processStartTime(pid) ?? ''}`;
 }
 
 export function imagePath(images: string, key: string): string {
