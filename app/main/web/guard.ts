@@ -32,12 +32,30 @@ export interface Verdict {
   reason: string;
   /** The token arrived in the query string: the page should get the cookie for its own asset requests. */
   viaQuery: boolean;
+  /** The host:port this request was addressed to (for the CSP), once accepted. */
+  hostPort: string;
+}
+
+const IP_LITERAL_HOST = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
+
+/**
+ * The Host header this server answers to. Bound to one address: exactly that address and port.
+ * Bound to a wildcard (0.0.0.0, ::; a VM forwarding a port): any IP literal with our port, never a
+ * name — DNS rebinding needs a name that resolves to us, and an IP literal cannot be one.
+ */
+export function acceptedHost(given: string | undefined, hostPort: string, wildcardPort?: number): string | undefined {
+  if (given === hostPort) return given;
+  if (wildcardPort === undefined || given === undefined) return undefined;
+  const m = IP_LITERAL_HOST.exec(given);
+  return m && Number(m[1]) === wildcardPort ? given : undefined;
 }
 
 /** hostPort as the browser writes it in Host, e.g. "127.0.0.1:41234" or "[::1]:41234". */
-export function checkRequest(req: IncomingMessage, token: string, hostPort: string): Verdict {
-  const deny = (status: number, reason: string): Verdict => ({ ok: false, status, reason, viaQuery: false });
-  if (req.headers.host !== hostPort) return deny(421, `Host "${String(req.headers.host).slice(0, 80)}" is not ${hostPort}`);
+export function checkRequest(req: IncomingMessage, token: string, hostPort: string, wildcardPort?: number): Verdict {
+  const deny = (status: number, reason: string): Verdict => ({ ok: false, status, reason, viaQuery: false, hostPort });
+  const addressed = acceptedHost(req.headers.host, hostPort, wildcardPort);
+  if (addressed === undefined) return deny(421, `Host "${String(req.headers.host).slice(0, 80)}" is not ${hostPort}`);
+  hostPort = addressed;
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `http://${hostPort}`) return deny(403, `foreign Origin "${String(origin).slice(0, 80)}"`);
   let url: URL;
@@ -47,8 +65,8 @@ export function checkRequest(req: IncomingMessage, token: string, hostPort: stri
     return deny(400, 'malformed URL');
   }
   const queryToken = url.searchParams.get('token') ?? undefined;
-  if (tokenMatches(token, queryToken)) return { ok: true, status: 200, reason: '', viaQuery: true };
-  if (tokenMatches(token, cookieToken(req.headers.cookie))) return { ok: true, status: 200, reason: '', viaQuery: false };
+  if (tokenMatches(token, queryToken)) return { ok: true, status: 200, reason: '', viaQuery: true, hostPort };
+  if (tokenMatches(token, cookieToken(req.headers.cookie))) return { ok: true, status: 200, reason: '', viaQuery: false, hostPort };
   return deny(403, queryToken || req.headers.cookie ? 'wrong token' : 'missing token');
 }
 

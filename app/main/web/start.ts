@@ -56,11 +56,12 @@ export async function startWeb(opts: WebOptions = {}): Promise<WebServer> {
   // escaped as \u00XX, 6 bytes per UTF-16 unit. Anything bigger is refused by ws with close 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxWrite * 6 + 4096 });
   let hostPort = '';
+  let wildcardPort: number | undefined;
 
   server.on('request', (req, res) => {
-    const verdict = checkRequest(req, token, hostPort);
+    const verdict = checkRequest(req, token, hostPort, wildcardPort);
     const headers: Record<string, string> = {
-      'Content-Security-Policy': contentSecurityPolicy(hostPort),
+      'Content-Security-Policy': contentSecurityPolicy(verdict.hostPort),
       'X-Content-Type-Options': 'nosniff',
       // the token is in the URL: never send it onwards
       'Referrer-Policy': 'no-referrer',
@@ -76,7 +77,7 @@ export async function startWeb(opts: WebOptions = {}): Promise<WebServer> {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const verdict = checkRequest(req, token, hostPort);
+    const verdict = checkRequest(req, token, hostPort, wildcardPort);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (!verdict.ok || path !== '/ws') {
       const status = verdict.ok ? 404 : verdict.status;
@@ -91,7 +92,10 @@ export async function startWeb(opts: WebOptions = {}): Promise<WebServer> {
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  hostPort = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const wildcard = host === '0.0.0.0' || host === '::';
+  if (wildcard) wildcardPort = port;
+  // A wildcard bind is reached through some address of this machine (or a forwarded port): print loopback.
+  hostPort = wildcard ? `127.0.0.1:${port}` : host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 
   return {
     url: `http://${hostPort}/?token=${token}`,
