@@ -84,6 +84,10 @@ export class Program {
     return this.add(Code.FCNTL, 'fcntl', `${fd}, F_SETFD, 0`, [fd, 2 /* F_SETFD */, 0]);
   }
   /** argName shows the argument in the log, e.g. CAP_SYS_ADMIN for PR_CAPBSET_DROP. */
+  /** Closes fds first..last in this process only (the parent keeps its copies). */
+  closeFds(first: number, last: number): this {
+    return this.add(Code.CLOSE_RANGE, 'close_range', `${first}, ${last}, 0`, [first, last, 0]);
+  }
   prctl(option: number, arg: number, argName = String(arg)): this {
     const name = Object.entries(PR).find(([, v]) => v === option)?.[0] ?? String(option);
     return this.add(Code.PRCTL, 'prctl', `PR_${name}, ${argName}`, [option, arg, 0]);

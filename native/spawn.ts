@@ -34,11 +34,31 @@ export interface SpawnOptions {
   beforeContinue?: (pid: number) => void;
 }
 
+interface ChildRecord { index: number; err: number; result: bigint; tNs: bigint }
+
+/** One 24-byte record of native/src/nsexec.c: step index, errno, result, CLOCK_MONOTONIC ns. */
+function decodeRecord(buf: Buffer, off: number): ChildRecord {
+  return { index: buf.readUInt32LE(off), err: buf.readInt32LE(off + 4), result: buf.readBigInt64LE(off + 8), tNs: buf.readBigUInt64LE(off + 16) };
+}
+
+/** Logs a planned call the child made and returns it as a StepResult. */
+function childCall(step: Step, rec: ChildRecord): StepResult {
+  const r: StepResult = { step, result: rec.result, errno: rec.result < 0n ? errnoName(rec.err) : undefined, tNs: rec.tNs };
+  syscallLog.record({ where: 'child', name: step.name, args: step.args, result: rec.result, errno: r.errno, t: monotonicToEpochMs(rec.tNs) });
+  return r;
+}
+
+/** execve reports nothing when it succeeds: every other planned call must have reported. */
+function diedBeforeExec(planned: Step[], made: number): boolean {
+  return made < planned.length - (planned[planned.length - 1]?.name === 'execve' ? 1 : 0);
+}
+
 function monotonicToEpochMs(tNs: bigint): number {
   return Date.now() - Number(process.hrtime.bigint() - tNs) / 1e6;
 }
 
-function readAll(fd: number): Buffer {
+/** Reads a blocking fd (a pipe) until EOF. */
+export function readAll(fd: number): Buffer {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(4096);
   for (;;) {
@@ -108,23 +128,17 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
   const steps: StepResult[] = [];
   let innerPid: number | undefined;
   for (let off = 0; off + RECORD <= report.length; off += RECORD) {
-    const index = report.readUInt32LE(off);
-    const err = report.readInt32LE(off + 4);
-    const result = report.readBigInt64LE(off + 8);
-    const tNs = report.readBigUInt64LE(off + 16);
-    const step = program.steps[index];
+    const rec = decodeRecord(report, off);
+    const step = program.steps[rec.index];
     if (!step) continue;
-    const r: StepResult = { step, result, errno: result < 0n ? errnoName(err) : undefined, tNs };
-    steps.push(r);
-    if (step.name === 'fork') innerPid = Number(result);
-    syscallLog.record({ where: 'child', name: step.name, args: step.args, result, errno: r.errno, t: monotonicToEpochMs(tNs) });
-    if (result < 0n && err !== step.okErrno) {
+    steps.push(childCall(step, rec));
+    if (step.name === 'fork') innerPid = Number(rec.result);
+    if (rec.result < 0n && rec.err !== step.okErrno) {
       reapBlocking(pid);
-      throw fail(step.name, step.args, err);
+      throw fail(step.name, step.args, rec.err);
     }
   }
-  const last = program.steps[program.steps.length - 1];
-  if (steps.length < program.steps.length - (last?.name === 'execve' ? 1 : 0)) {
+  if (diedBeforeExec(program.steps, steps.length)) {
     const status = reapBlocking(pid);
     throw new Error(`the container's setup process died before execve (wait status ${status}); see the syscall log`);
   }
@@ -160,9 +174,8 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
   const [stepR, stepWfd] = pipe2(O_CLOEXEC);
   let stepW = stepWfd;
   const program = new Program();
-  // close_range(stepW, stepW, 0): the child drops its inherited write end first.
-  const closeW = { ...new Program().cloexecFrom(stepW).steps[0], n: [stepW, stepW, 0] as Step['n'], args: `${stepW}, ${stepW}, 0` };
-  program.steps.push(closeW);
+  // The child drops its inherited write end first, so that closing ours is an EOF it sees.
+  program.closeFds(stepW, stepW);
   const slots: Slot[] = [{ kind: 'close' }];
   planned.forEach((step, i) => {
     program.waitFor(stepR);
@@ -205,13 +218,10 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
   let cancelled = false;
   let settled = false;
 
-  const onRecord = (rec: Buffer): void => {
-    const index = rec.readUInt32LE(0);
-    const err = rec.readInt32LE(4);
-    const result = rec.readBigInt64LE(8);
-    const tNs = rec.readBigUInt64LE(16);
-    const slot = slots[index];
-    const step = program.steps[index];
+  const onRecord = (rec: ChildRecord): void => {
+    const { err, result, tNs } = rec;
+    const slot = slots[rec.index];
+    const step = program.steps[rec.index];
     if (!slot || !step || failure) return;
     const failed = result < 0n && err !== step.okErrno;
     if (slot.kind === 'close') {
@@ -230,10 +240,8 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
       }
       return;
     }
-    const r: StepResult = { step, result, errno: result < 0n ? errnoName(err) : undefined, tNs };
-    steps.push(r);
+    steps.push(childCall(step, rec));
     if (step.name === 'fork') innerPid = Number(result);
-    syscallLog.record({ where: 'child', name: step.name, args: step.args, result, errno: r.errno, t: monotonicToEpochMs(tNs) });
     if (failed) failure = fail(step.name, step.args, err);
     else if (slot.i + 1 < planned.length) stepper.arrived(call(slot.i + 1));
   };
@@ -262,7 +270,7 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let off = 0;
         within(() => {
-          for (; off + RECORD <= pending.length; off += RECORD) onRecord(pending.subarray(off, off + RECORD));
+          for (; off + RECORD <= pending.length; off += RECORD) onRecord(decodeRecord(pending, off));
         });
         pending = Buffer.from(pending.subarray(off));
       });
@@ -276,8 +284,7 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
     sock.destroy();
     closeStep();
   }
-  const last = planned[planned.length - 1];
-  if (!failure && steps.length < planned.length - (last?.name === 'execve' ? 1 : 0)) {
+  if (!failure && diedBeforeExec(planned, steps.length)) {
     const status = within(() => reapBlocking(pid));
     const err = new Error(`the container's setup process died before execve (wait status ${status}); see the syscall log`);
     stepper.settled(cancelled ? 'cancelled' : 'failed', err.message);

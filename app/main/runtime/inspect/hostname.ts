@@ -1,11 +1,11 @@
 // The container's hostname as the container sees it. /proc cannot show another UTS namespace,
 // so a short-lived process joins it (setns) and runs `uname -n` with its stdout on a pipe.
-import { existsSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { CLONE, O } from '../../../../native/constants';
 import { close, open, pipe2, reapBlocking } from '../../../../native/libc';
 import { Program } from '../../../../native/program';
-import { spawnProcess } from '../../../../native/spawn';
+import { readAll, spawnProcess } from '../../../../native/spawn';
 import { namespaceLink } from './namespaces';
 
 export const HOSTNAME_CACHE_MS = 500;
@@ -17,23 +17,6 @@ export const hostHostname = (): string => osHostname();
 function unamePath(): string {
   for (const p of ['/bin/uname', '/usr/bin/uname']) if (existsSync(p)) return p;
   throw new Error('uname not found in /bin or /usr/bin: cannot read the container hostname');
-}
-
-function readToEof(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(512);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN' || code === 'EINTR') continue;
-      throw e;
-    }
-    if (n === 0) return Buffer.concat(chunks).toString('utf8');
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
 }
 
 /** Runs `uname -n` inside the UTS namespace of pid (joining its user namespace first when it differs). */
@@ -59,7 +42,7 @@ function unameIn(pid: number): string {
     pipeW = -1;
     let out: string;
     try {
-      out = readToEof(pipeR);
+      out = readAll(pipeR).toString('utf8');
     } finally {
       const status = reapBlocking(child.pid);
       if (status !== 0) throw new Error(`uname -n in the UTS namespace of process ${pid} failed (wait status ${status})`);
