@@ -6,6 +6,7 @@ import { kill } from '../../../native/libc';
 import { Program } from '../../../native/program';
 import { spawnProcess } from '../../../native/spawn';
 import { findCommand } from './command';
+import { sharesNamespace, type NamespaceType } from './inspect/namespaces';
 import { LockerError } from './errors';
 import type { ExecHandle, ExecOptions } from './handles';
 import type { ContainerRecord } from './records';
@@ -14,12 +15,10 @@ import { openPty } from './terminal';
 import { decodeWaitStatus, waitForExit } from './wait';
 
 // user first: joining it grants the capabilities the other setns calls need; mnt last before the chroot.
-const JOIN_ORDER: Array<[string, number]> = [
+const JOIN_ORDER: Array<[NamespaceType, number]> = [
   ['user', CLONE.NEWUSER], ['ipc', CLONE.NEWIPC], ['uts', CLONE.NEWUTS], ['net', CLONE.NEWNET],
   ['pid', CLONE.NEWPID], ['cgroup', CLONE.NEWCGROUP], ['mnt', CLONE.NEWNS],
 ];
-
-const nsInode = (pid: number | 'self', ns: string): number => statSync(`/proc/${pid}/ns/${ns}`).ino;
 
 export function execInContainer(r: ContainerRecord, argv: string[], opts: ExecOptions): ExecHandle {
   if (argv.length === 0 || argv[0] === '') throw new LockerError('no command given; e.g. locker exec ID -- /bin/sh');
@@ -30,7 +29,7 @@ export function execInContainer(r: ContainerRecord, argv: string[], opts: ExecOp
     const p = new Program();
     const joined: string[] = [];
     for (const [ns, flag] of JOIN_ORDER) {
-      if (nsInode(r.pid, ns) === nsInode('self', ns)) continue;
+      if (sharesNamespace(r.pid, ns)) continue;
       const fd = openSync(`/proc/${r.pid}/ns/${ns}`, O.RDONLY | O.CLOEXEC);
       fds.push(fd);
       p.setns(fd, flag);

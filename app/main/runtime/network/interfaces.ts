@@ -1,6 +1,6 @@
 // The interfaces a process sees (its network namespace) or the host sees, for the side-by-side view:
 // `ip -j -d addr`, through nsenter for a container, cached for about a second.
-import { statSync } from 'node:fs';
+import { namespaceLink, sharesNamespace } from '../inspect/namespaces';
 import { getuid } from '../../../../native/libc';
 import { ip } from './ip';
 import type { InterfaceAddress, NetworkInterface } from '../../../shared/types';
@@ -42,23 +42,21 @@ export function parseIpAddrJson(text: string): NetworkInterface[] {
 }
 
 const CACHE_MS = 1000;
-const cache = new Map<string, { at: number; netns: number; value: NetworkInterface[] }>();
-
-const nsInode = (pid: number | 'self', ns: string): number => statSync(`/proc/${pid}/ns/${ns}`).ino;
+const cache = new Map<string, { at: number; netns: string; value: NetworkInterface[] }>();
 
 /** Interfaces of the host (`'host'`) or of the network namespace process `pid` is in. */
 export function interfaces(pid: number | 'host', maxAgeMs = CACHE_MS): NetworkInterface[] {
-  const netns = nsInode(pid === 'host' ? 'self' : pid, 'net');
+  const netns = namespaceLink(pid === 'host' ? 'self' : pid, 'net');
   const key = String(pid);
   const hit = cache.get(key);
   const now = Date.now();
   if (hit && hit.netns === netns && now - hit.at < maxAgeMs) return hit.value;
   let out: string;
-  if (pid === 'host' || netns === nsInode('self', 'net')) {
+  if (pid === 'host' || netns === namespaceLink('self', 'net')) {
     out = ip(['-j', '-d', 'addr']);
   } else {
     // Root may enter any namespace; a rootless owner has rights only from inside its user namespace.
-    const userns = getuid() !== 0 && nsInode(pid, 'user') !== nsInode('self', 'user');
+    const userns = getuid() !== 0 && !sharesNamespace(pid, 'user');
     out = ip(['-j', '-d', 'addr'], { pid, userns });
   }
   const value = parseIpAddrJson(out);

@@ -10,6 +10,7 @@ import { allocateAddress, GATEWAY, IPS_DIR, leaseAlive, leases, PREFIX_LENGTH, r
 import { IpError, ip } from './ip';
 import { LockerError } from '../errors';
 import type { NetworkInfo } from '../../../shared/types';
+import { sharesNamespace } from '../inspect/namespaces';
 
 export const BRIDGE = 'locker0';
 export const CONTAINER_IF = 'eth0';
@@ -37,7 +38,6 @@ export function hostVethName(id: string): string {
   return VETH_PREFIX + hex.slice(0, 10);
 }
 
-const netnsOf = (pid: number | 'self'): number => statSync(`/proc/${pid}/ns/net`).ino;
 const sysNet = (name: string): string => join('/sys/class/net', name);
 const linkExists = (name: string): boolean => existsSync(sysNet(name));
 
@@ -55,7 +55,7 @@ function deleteLink(name: string): void {
 export function setupNetwork(opts: SetupOptions): NetworkInfo {
   if (!opts.ownNetns) return { mode: 'host', note: HOST_NOTE };
   // Everything below configures "the container's" namespace: never let a wrong pid make that the host's.
-  if (netnsOf(opts.pid) === netnsOf('self')) throw new Error(`process ${opts.pid} is in the host's network namespace; refusing to configure it`);
+  if (sharesNamespace(opts.pid, 'net')) throw new Error(`process ${opts.pid} is in the host's network namespace; refusing to configure it`);
   if (opts.rootless) {
     try {
       ip(['link', 'set', 'lo', 'up'], { pid: opts.pid, userns: true });
