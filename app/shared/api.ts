@@ -362,10 +362,13 @@ export const CPUS = /^[0-9]+(\.[0-9]+)?$/;
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** RFC 1123: dot-separated labels of letters, digits and inner hyphens; the kernel allows 64 bytes. */
+/** Used by the CLI, the API validation, the lesson loader and the launch form alike. */
 export function hostnameProblem(hostname: string): string | undefined {
+  if (hostname.length === 0) return 'the hostname is empty';
   if (hostname.includes('\0')) return 'the hostname contains a NUL byte';
-  if (new TextEncoder().encode(hostname).length > LIMITS.hostnameBytes) return `the hostname is longer than ${LIMITS.hostnameBytes} bytes`;
-  if (!hostname.split('.').every((l) => LABEL.test(l))) return `invalid hostname "${hostname.slice(0, 70)}": use letters, digits and inner '-', e.g. demo-1`;
+  const bytes = new TextEncoder().encode(hostname).length;
+  if (bytes > LIMITS.hostnameBytes) return `hostname "${hostname.slice(0, 20)}…" is ${bytes} bytes; the kernel allows at most ${LIMITS.hostnameBytes}`;
+  if (!hostname.split('.').every((l) => LABEL.test(l))) return `invalid hostname "${hostname.slice(0, 70)}": use letters, digits and inner '-' (dot-separated labels), e.g. demo-1`;
   return undefined;
 }
 

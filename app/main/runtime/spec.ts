@@ -1,19 +1,12 @@
 // Validates a RunSpec before anything is created, so bad input costs nothing and leaves nothing behind.
+import { hostnameProblem } from '../../shared/api';
 import { NAMESPACES, type Namespace, type RunSpec } from '../../shared/types';
 import { parseLimits, type Limits } from './cgroups';
 import { LockerError, quote } from './errors';
 
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_ARG = 128 * 1024;
-
-export function hostnameProblem(hostname: string): string | undefined {
-  if (hostname.length === 0) return 'the hostname is empty';
-  if (Buffer.byteLength(hostname) > 64) return `hostname "${hostname.slice(0, 20)}…" is ${Buffer.byteLength(hostname)} bytes; the kernel allows at most 64`;
-  if (!hostname.split('.').every((l) => LABEL.test(l))) return `invalid hostname "${hostname}": use letters, digits and inner '-' (dot-separated labels), e.g. demo-1`;
-  return undefined;
-}
 
 export function parseNamespaceList(list: string, flag: string): Namespace[] {
   const out: Namespace[] = [];
