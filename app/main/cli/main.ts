@@ -3,6 +3,7 @@ import { SyscallError } from '../../../native/errors';
 import { LockerError } from '../runtime/errors';
 import { Runtime } from '../runtime/runtime';
 import { flag, one, parseArgs } from './args';
+import { attachTerminal } from './attach';
 import { psTable } from './format';
 import { RUN_HELP, runCommand } from './run';
 import { equivalentCommand } from '../equivalent';
@@ -46,22 +47,10 @@ async function exec(argv: string[]): Promise<number> {
     tty, env: p.options.get('env'), workdir: one(p, 'workdir'), cols: process.stdout.columns, rows: process.stdout.rows,
   });
   for (const [sig, n] of [['SIGTERM', 15], ['SIGHUP', 1]] as const) process.on(sig, () => handle.kill(n));
-  if (handle.terminal) {
-    const term = handle.terminal;
-    if (process.stdin.isTTY) process.stdin.setRawMode(true);
-    process.stdin.on('data', (d) => term.write(d));
-    term.onData((d) => process.stdout.write(d));
-    process.stdout.on('resize', () => term.resize(process.stdout.columns, process.stdout.rows));
-  } else {
-    process.on('SIGINT', () => handle.kill(2));
-  }
+  if (!handle.terminal) process.on('SIGINT', () => handle.kill(2));
+  const detach = handle.terminal ? attachTerminal(handle.terminal) : undefined;
   const code = await handle.exited;
-  if (handle.terminal) {
-    await new Promise((r) => setTimeout(r, 30));
-    if (process.stdin.isTTY) process.stdin.setRawMode(false);
-    process.stdin.pause();
-    handle.terminal.close();
-  }
+  await detach?.();
   return code;
 }
 

@@ -1,12 +1,12 @@
 // `locker run`: start a container and stay attached until it ends, exiting with its status.
-import { kill } from '../../../native/libc';
+import { getuid, kill } from '../../../native/libc';
 import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
 import type { Namespace, RunSpec } from '../../shared/types';
-import type { ContainerHandle } from '../runtime/handles';
 import { Runtime } from '../runtime/runtime';
 import { defaultNamespaces, parseNamespaceList } from '../runtime/spec';
 import { LockerError } from '../runtime/errors';
 import { flag, one, parseArgs, type OptionSpec } from './args';
+import { attachTerminal } from './attach';
 
 export const RUN_OPTIONS: OptionSpec[] = [
   { names: ['hostname', 'h'], value: true },
@@ -56,24 +56,13 @@ export function formatTrace(e: SyscallEntry): string {
   return `[${e.where === 'child' ? 'child' : 'host '}] ${e.name}(${e.args}) = ${res}`;
 }
 
-function attach(handle: ContainerHandle): void {
-  const term = handle.terminal!;
-  const stdin = process.stdin;
-  if (stdin.isTTY) stdin.setRawMode(true);
-  stdin.on('data', (d) => term.write(d));
-  stdin.resume();
-  term.onData((d) => process.stdout.write(d));
-  process.stdout.on('resize', () => term.resize(process.stdout.columns, process.stdout.rows));
-}
-
 export async function runCommand(argv: string[]): Promise<number> {
-  const runtime = new Runtime({ autoRemove: true });
-  const { spec, keep, trace, help } = specFromArgs(argv, runtime.rootless, !!process.stdin.isTTY);
+  const { spec, keep, trace, help } = specFromArgs(argv, getuid() !== 0, !!process.stdin.isTTY);
   if (help) {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  const rt = keep ? new Runtime({ autoRemove: false }) : runtime;
+  const rt = new Runtime({ autoRemove: !keep });
   if (trace) syscallLog.subscribe((e) => process.stderr.write(formatTrace(e) + '\n'));
   // Handlers go in before the container starts: a signal that arrives meanwhile is passed on
   // once its PID is known, instead of killing this process and orphaning the container.
@@ -88,15 +77,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   const handle = await rt.run(spec);
   pid = handle.info.pid;
   for (const n of pending) kill(pid, n, 3);
-  if (handle.terminal) attach(handle);
+  const detach = handle.terminal ? attachTerminal(handle.terminal) : undefined;
   const info = await handle.exited;
   if (info.oomKilled) process.stderr.write(`locker: the container hit its memory limit and the kernel's OOM killer ended a process\n`);
-  if (handle.terminal) {
-    await new Promise((r) => setTimeout(r, 30)); // let the last pty bytes arrive
-    if (process.stdin.isTTY) process.stdin.setRawMode(false);
-    process.stdin.pause();
-    handle.terminal.close();
-  }
+  await detach?.();
   return info.exitCode ?? 0;
 }
 

@@ -35,3 +35,24 @@ test('an interactive shell: PID 1, Ctrl-C, resize, exit status', async () => {
     term.kill('SIGKILL');
   }
 });
+
+test('locker exec -t gives a shell in the container a pty and its exit status', async () => {
+  const { startCli } = await import('../testing/harness');
+  const run = startCli(sb, ['run', '--name', 'tty-exec', '--', 'sh', '-c', 'echo up; exec sleep 30']);
+  await until(() => run.output().includes('up'));
+  const term = pty.spawn(CLI, ['exec', '-t', 'tty-exec', '--', 'sh'], { cols: 90, rows: 20, env: sb.env as Record<string, string> });
+  let screen = '';
+  term.onData((d) => (screen += d));
+  const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+  try {
+    await until(() => screen.includes('#'), 10000);
+    term.write('echo "in=$$"; stty size; exit 3\r');
+    assert.equal(await exited, 3);
+    assert.match(screen, /in=2\r*\n/);
+    assert.match(screen, /20 90/);
+  } finally {
+    term.kill('SIGKILL');
+    sb.run(['stop', '-t', '0', 'tty-exec']);
+    await run.done;
+  }
+});
