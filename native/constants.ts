@@ -24,6 +24,13 @@ export const MS = {
   PRIVATE: 0x40000,
   SLAVE: 0x80000,
   STRICTATIME: 0x1000000,
+  SYNCHRONOUS: 0x10,
+  MANDLOCK: 0x40,
+  DIRSYNC: 0x80,
+  NODIRATIME: 0x800,
+  UNBINDABLE: 0x20000,
+  SHARED: 0x100000,
+  RELATIME: 0x200000,
 } as const;
 
 export const MNT = { FORCE: 1, DETACH: 2, EXPIRE: 4, NOFOLLOW: 8 } as const;
@@ -43,9 +50,19 @@ export const O = {
 
 export const RESOLVE = { NO_XDEV: 1, NO_MAGICLINKS: 2, NO_SYMLINKS: 4, BENEATH: 8, IN_ROOT: 0x10 } as const;
 
-export const PR = { SET_PDEATHSIG: 1, SET_NO_NEW_PRIVS: 38, CAPBSET_DROP: 24, SET_CHILD_SUBREAPER: 36 } as const;
+export const PR = { SET_PDEATHSIG: 1, SET_KEEPCAPS: 8, SET_NO_NEW_PRIVS: 38, CAPBSET_DROP: 24, SET_CHILD_SUBREAPER: 36, CAP_AMBIENT: 47 } as const;
 
 export const TIOCSCTTY = 0x540e;
+/** Unlocks a pty's slave (ioctl with a pointer to 0) before it can be opened. */
+export const TIOCSPTLCK = 0x40045431;
+/** The pty's number N (the slave is /dev/pts/N of the master's devpts). */
+export const TIOCGPTN = 0x80045430;
+/** Opens the slave of a master through the master's own devpts mount (no path lookup). */
+export const TIOCGPTPEER = 0x5441;
+/** f_type of a devpts filesystem (statfs). */
+export const DEVPTS_SUPER_MAGIC = 0x1cd1;
+/** Character devices the kernel numbers for /dev/ptmx (5:2) and the pty slaves (136+). */
+export const PTMX_DEV = { major: 5, minor: 2 } as const;
 export const TIOCSWINSZ = 0x5414;
 export const CLOSE_RANGE_CLOEXEC = 4;
 export const WNOHANG = 1;

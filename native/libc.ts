@@ -1,13 +1,28 @@
 // koffi declarations of the libc calls the runtime makes from Node, each wrapped so that it is
 // recorded in the syscall log and throws a SyscallError naming the call and its decoded arguments.
-import koffi from 'koffi';
+import type * as Koffi from 'koffi';
 import { join } from 'node:path';
 import { SyscallError, errnoName } from './errors';
+import { opcodeTableMatches } from './program';
 import { syscallLog } from './syscall-log';
 
-const libc = koffi.load('libc.so.6');
+// koffi, libc and the declarations below are loaded at the first call: commands that make none
+// (locker ps, inspect) do not pay for loading koffi's native module at start (issue 13).
+/** A value made on first use, then kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+/** An object whose properties are made together on first access (the call sites read `raw.close` as before). */
+function onFirstUse<T extends object>(make: () => T): T {
+  const get = once(make);
+  return new Proxy({} as T, { get: (_target, name) => get()[name as keyof T] });
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const koffiModule = once(() => require('koffi') as typeof Koffi);
+const libcHandle = once(() => koffiModule().load('libc.so.6'));
 
-const raw = {
+const raw = onFirstUse(() => { const libc = libcHandle(); return {
   pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
   close: libc.func('int close(int fd)'),
   open: libc.func('int open(const char *path, int flags, int mode)'),
@@ -23,15 +38,18 @@ const raw = {
   chdir: libc.func('int chdir(const char *path)'),
   prctl: libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
   ioctlWinsize: libc.func('int ioctl(int fd, unsigned long request, const uint16_t *winsize)'),
+  ioctlIntPtr: libc.func('int ioctl(int fd, unsigned long request, _Inout_ int *value)'),
+  ioctlLong: libc.func('int ioctl(int fd, unsigned long request, unsigned long arg)'),
+  bpf: libc.func('long syscall(long number, long cmd, uint8_t *attr, unsigned long size)'),
   syscall4: libc.func('long syscall(long number, long a1, const char *a2, const void *a3, size_t a4)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
   getuid: libc.func('uint32_t getuid(void)'),
   getgid: libc.func('uint32_t getgid(void)'),
   strerror: libc.func('const char *strerror(int errnum)'),
-};
+}; });
 
-const errno = (): number => koffi.errno();
+const errno = (): number => koffiModule().errno();
 const q = (s: string | null): string => (s === null ? 'NULL' : JSON.stringify(s));
 
 export function describeErrno(n: number): string {
@@ -88,11 +106,84 @@ export function setBlocking(fd: number): void {
   const flags = call('fcntl', `${fd}, F_GETFL`, () => raw.fcntl(fd, F_GETFL, 0) as number);
   if (flags & 0o4000) call('fcntl', `${fd}, F_SETFL, ~O_NONBLOCK`, () => raw.fcntl(fd, F_SETFL, flags & ~0o4000) as number);
 }
+/** fcntl(F_DUPFD_CLOEXEC): a second fd on the same open file description. */
+export const dupCloexec = (fd: number): number => call('fcntl', `${fd}, F_DUPFD_CLOEXEC, 0`, () => raw.fcntl(fd, 1030, 0) as number);
 export const getuid = (): number => raw.getuid() as number;
 export const getgid = (): number => raw.getgid() as number;
 
 export const setWinsize = (fd: number, cols: number, rows: number): number =>
   call('ioctl', `${fd}, TIOCSWINSZ, {${cols}x${rows}}`, () => raw.ioctlWinsize(fd, 0x5414, [rows, cols, 0, 0]) as number);
+
+/** ioctl(fd, request, &value) for requests that read or fill in an int (TIOCSPTLCK, TIOCGPTN); returns the int. */
+export function ioctlInt(fd: number, request: number, requestName: string, value = 0): number {
+  const v = [value];
+  call('ioctl', `${fd}, ${requestName}, [${value}]`, () => raw.ioctlIntPtr(fd, request, v) as number);
+  return v[0];
+}
+/** ioctl(fd, request, arg) with a plain integer argument; returns the call's result (TIOCGPTPEER: an fd). */
+export const ioctlArg = (fd: number, request: number, requestName: string, arg: number, argName = String(arg)): number =>
+  call('ioctl', `${fd}, ${requestName}, ${argName}`, () => raw.ioctlLong(fd, request, arg) as number);
+
+const sock = onFirstUse(() => {
+  const koffi = koffiModule();
+  const libc = libcHandle();
+  const iovec = koffi.struct('iovec', { base: 'void *', len: 'size_t' });
+  koffi.struct('msghdr', {
+    name: 'void *', namelen: 'uint32_t', iov: koffi.pointer(iovec), iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
+  });
+  return {
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)'),
+  sendmsg: libc.func('long sendmsg(int fd, const msghdr *msg, int flags)'),
+  prlimit: libc.func('int prlimit(int pid, int resource, const uint64_t *limit, _Out_ uint64_t *old)'),
+  mkfifo: libc.func('int mkfifo(const char *path, uint32_t mode)'),
+  };
+});
+
+/** mkfifo(path, mode): a named pipe (an OCI container's exec.fifo, which `start` writes to). */
+export const mkfifo = (path: string, mode: number): number =>
+  call('mkfifo', `${q(path)}, 0${mode.toString(8)}`, () => sock.mkfifo(path, mode) as number);
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** A connected AF_UNIX stream socket to path (e.g. an OCI --console-socket). */
+export function connectUnix(path: string): number {
+  const fd = call('socket', 'AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0', () => sock.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) as number);
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  if (addr.write(path, 2) >= 107) throw new Error(`socket path too long (at most 107 bytes): ${path}`);
+  try {
+    call('connect', `${fd}, {AF_UNIX, ${q(path)}}`, () => sock.connect(fd, addr, addr.length) as number);
+  } catch (e) {
+    close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** sendmsg with one SCM_RIGHTS fd and `text` as the data (runc sends a pty master with its name so). */
+export function sendFd(socket: number, fd: number, text: string): void {
+  const data = Buffer.from(text);
+  // struct cmsghdr { size_t len; int level; int type; } + one int, padded to 8 bytes.
+  const control = Buffer.alloc(24);
+  control.writeBigUInt64LE(20n, 0);
+  control.writeInt32LE(1 /* SOL_SOCKET */, 8);
+  control.writeInt32LE(1 /* SCM_RIGHTS */, 12);
+  control.writeInt32LE(fd, 16);
+  const msg = { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control, controllen: control.length, flags: 0 };
+  call('sendmsg', `${socket}, {iov=${q(text)}, SCM_RIGHTS [${fd}]}, 0`, () => Number(sock.sendmsg(socket, msg, 0)));
+}
+
+/** prlimit(pid, resource, {soft, hard}): sets another process's limit (an OCI rlimit, on the waiting child). */
+export function prlimit(pid: number, resource: number, resourceName: string, soft: bigint, hard: bigint): void {
+  call('prlimit', `${pid}, ${resourceName}, {${soft}, ${hard}}, NULL`, () => sock.prlimit(pid, resource, [soft, hard], null) as number);
+}
+
+const SYS_bpf = 321;
+/** bpf(cmd, attr, sizeof attr); the attr buffer is filled in by the caller (and by the kernel). */
+export const bpf = (cmd: number, cmdName: string, attr: Buffer, describe: string): number =>
+  Number(call('bpf', `${cmdName}, {${describe}}, ${attr.length}`, () => raw.bpf(SYS_bpf, cmd, attr, attr.length) as number));
 
 /** waitpid(pid, WNOHANG): the raw wait status, or null while the process is running. */
 export function reap(pid: number): number | null {
@@ -123,8 +214,16 @@ export function openat2(dirfd: number, path: string, flags: number, resolve: num
   return Number(call('openat2', `${dirfd}, ${q(path)}, ${describe}`, () => raw.syscall4(SYS_openat2, dirfd, path, how, 24) as number));
 }
 
-const nsexec = koffi.load(join(__dirname, '..', '..', 'native', 'build', 'libnsexec.so'));
+/** The native pre-exec step (native/src/nsexec.c), loaded and checked against program.ts's opcodes at its first use. */
+const nsexec = once(() => {
+  const lib = koffiModule().load(join(__dirname, '..', '..', 'native', 'build', 'libnsexec.so'));
+  const nativeOpNames = lib.func('const char *locker_op_names(void)')() as string;
+  if (!opcodeTableMatches(nativeOpNames)) {
+    throw new Error(`native/build/libnsexec.so was built from another native/src/nsexec.c (its opcodes: ${nativeOpNames}); run npm install again`);
+  }
+  return lib.func('int64_t locker_spawn(uint64_t flags, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd)') as
+    (flags: number, prog: Buffer, len: number, nops: number, reportFd: number) => bigint | number;
+});
 /** The native pre-exec step (native/src/nsexec.c): returns a pid or -errno. */
-export const lockerSpawn = nsexec.func(
-  'int64_t locker_spawn(uint64_t flags, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd)',
-) as (flags: number, prog: Buffer, len: number, nops: number, reportFd: number) => bigint | number;
+export const lockerSpawn = (flags: number, prog: Buffer, len: number, nops: number, reportFd: number): bigint | number =>
+  nsexec()(flags, prog, len, nops, reportFd);

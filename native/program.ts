@@ -1,19 +1,49 @@
 // A program for the native pre-exec step: the syscalls a new process makes, in order, before execve.
 // TypeScript decides every step; native/src/nsexec.c only runs them. Each step keeps a readable
 // form so the syscall log and errors can name it.
-import { CLONE, MS, MNT, PR, cloneFlagNames, decodeFlags, mountFlagNames } from './constants';
+import { CLONE, MS, MNT, O, PR, RESOLVE, cloneFlagNames, decodeFlags, mountFlagNames } from './constants';
 
-const enum Code {
-  MOUNT = 1, UMOUNT2, SETHOSTNAME, PIVOT_ROOT, CHDIR, FCHDIR, CHROOT, MKDIR, MKNOD, SYMLINK, CREAT,
-  SETSID, IOCTL, DUP2, CLOSE_RANGE, PRCTL, SETNS, WAIT_FD, FORK, SETRESUID, SETRESGID, SETGROUPS,
-  SETDOMAINNAME, CAPSET, EXECVE, FCNTL, GETCWD, UNSHARE,
+/** The opcode table, in the order of OPS() in native/src/nsexec.c (checked at load: opcodeTableMatches). */
+export const OPCODES = [
+  'MOUNT', 'UMOUNT2', 'SETHOSTNAME', 'PIVOT_ROOT', 'CHDIR', 'FCHDIR', 'CHROOT', 'MKDIR', 'MKNOD',
+  'SYMLINK', 'CREAT', 'SETSID', 'IOCTL', 'DUP2', 'CLOSE_RANGE', 'PRCTL', 'SETNS', 'WAIT_FD', 'FORK',
+  'SETRESUID', 'SETRESGID', 'SETGROUPS', 'SETDOMAINNAME', 'CAPSET', 'EXECVE', 'FCNTL', 'GETCWD',
+  'UNSHARE', 'OPENAT2', 'MKDIRAT', 'MKNODAT', 'SYMLINKAT', 'OPENAT', 'CLOSE', 'SECCOMP', 'KEYCTL',
+  'IOCTL_INT', 'STOP_REPORTING',
+] as const;
+type OpName = (typeof OPCODES)[number];
+const code = (name: OpName): number => OPCODES.indexOf(name) + 1;
+
+/** True when the native library's table (comma-terminated names) is exactly OPCODES. */
+export function opcodeTableMatches(nativeNames: string): boolean {
+  return nativeNames === OPCODES.map((n) => n + ',').join('');
 }
 
+/** Registers of the native step: an fd a step opened, named by later steps (its number is only known there). */
+const REG_BASE = -1000;
+const NREGS = 16;
+export const AT_FDCWD = -100;
+
+/** An fd a planned step opens, for later steps of the same program; `label` names it in the log. */
+export class Opened {
+  constructor(readonly ref: number, readonly label: string) {}
+  toString(): string {
+    return this.label;
+  }
+}
+export type Fd = number | Opened;
+const fdValue = (fd: Fd): number => (typeof fd === 'number' ? fd : fd.ref);
+const fdText = (fd: Fd): string => (fd === AT_FDCWD ? 'AT_FDCWD' : String(fd));
+
+type N = number | bigint;
 export interface Step {
   code: number;
   okErrno: number;
-  n: [number | bigint, number | bigint, number | bigint];
-  s: string[];
+  /** Result register (1-based; 0: none) the step's fd is kept in. */
+  dest: number;
+  n: [N, N, N, N, N];
+  /** NUL-terminated on the wire; a Buffer is a binary blob (a BPF program). */
+  s: Array<string | Buffer>;
   /** The call as a person reads it, e.g. `mount("proc", "/proc", "proc", MS_NOSUID, NULL)`. */
   name: string;
   args: string;
@@ -22,79 +52,146 @@ export interface Step {
 const q = (s: string | null): string => (s === null ? 'NULL' : JSON.stringify(s));
 const nsNames: Record<number, string> = Object.fromEntries(Object.entries(CLONE).map(([k, v]) => [v, 'CLONE_' + k]));
 
+const pad = (n: N[]): Step['n'] => [n[0] ?? 0, n[1] ?? 0, n[2] ?? 0, n[3] ?? 0, n[4] ?? 0];
+
 export class Program {
   readonly steps: Step[] = [];
+  private readonly freeRegs: number[] = Array.from({ length: NREGS }, (_, k) => k);
 
-  private add(code: Code, name: string, args: string, n: Step['n'] = [0, 0, 0], s: string[] = [], okErrno = 0): this {
-    this.steps.push({ code, okErrno, n, s, name, args });
+  private add(op: OpName, name: string, args: string, n: N[] = [], s: Array<string | Buffer> = [], okErrno = 0, dest = 0): this {
+    this.steps.push({ code: code(op), okErrno, dest, n: pad(n), s, name, args });
     return this;
   }
 
-  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): this {
-    return this.add(Code.MOUNT, 'mount', `${q(source)}, ${q(target)}, ${q(fstype)}, ${mountFlagNames(flags)}, ${q(data)}`,
-      [flags, 0, 0], [source ?? '', target, fstype ?? '', data ?? '']);
+  private takeReg(label: string): Opened {
+    const k = this.freeRegs.shift();
+    if (k === undefined) throw new Error(`a program holds at most ${NREGS} opened fds; close one first`);
+    return new Opened(REG_BASE - k, label);
+  }
+
+  /**
+   * mount(2). A source or target given as an Opened fd is passed as /proc/self/fd/N, so the mount
+   * lands on what was opened (resolved safely inside the rootfs), never on a path resolved again.
+   */
+  mount(source: string | Opened | null, target: string | Opened, fstype: string | null, flags: number, data: string | null = null): this {
+    const show = (x: string | Opened | null): string => (x instanceof Opened ? `/proc/self/fd/${x.label}` : q(x));
+    return this.add('MOUNT', 'mount', `${show(source)}, ${show(target)}, ${q(fstype)}, ${mountFlagNames(flags)}, ${q(data)}`,
+      [flags, source instanceof Opened ? source.ref : -1, target instanceof Opened ? target.ref : -1],
+      [typeof source === 'string' ? source : '', typeof target === 'string' ? target : '', fstype ?? '', data ?? '']);
+  }
+  /** openat2(dir, path, {flags, mode, resolve}); the fd is kept for later steps until close(). */
+  openat2(dir: Fd, path: string, flags: number, resolve: number, label: string, mode = 0): Opened {
+    const fd = this.takeReg(label);
+    this.add('OPENAT2', 'openat2', `${fdText(dir)}, ${q(path)}, {${decodeFlags(flags, O, 'O_')}, ${decodeFlags(resolve, RESOLVE, 'RESOLVE_')}} = ${label}`,
+      [fdValue(dir), flags, mode, resolve], [path], 0, REG_BASE - fd.ref + 1);
+    return fd;
+  }
+  /** openat(dir, name, flags, mode) that is closed at once: creates a file (a bind-mount target). */
+  createAt(dir: Fd, name: string, mode: number): this {
+    const flags = O.CREAT | O.WRONLY | O.NOFOLLOW | O.CLOEXEC;
+    const fd = this.takeReg(`${dir}/${name}`);
+    this.add('OPENAT', 'openat', `${fdText(dir)}, ${q(name)}, O_CREAT|O_WRONLY|O_NOFOLLOW|O_CLOEXEC, 0${mode.toString(8)}`,
+      [fdValue(dir), flags, mode], [name], 0, REG_BASE - fd.ref + 1);
+    return this.close(fd);
+  }
+  close(fd: Opened): this {
+    this.freeRegs.unshift(REG_BASE - fd.ref);
+    return this.add('CLOSE', 'close', fd.label, [fd.ref]);
+  }
+  /** mkdirat that accepts an existing entry (a later open checks what it is). */
+  mkdirAt(dir: Fd, name: string, mode: number): this {
+    return this.add('MKDIRAT', 'mkdirat', `${fdText(dir)}, ${q(name)}, 0${mode.toString(8)}`, [fdValue(dir), mode], [name], 17 /* EEXIST */);
+  }
+  mknodAt(dir: Fd, name: string, mode: number, dev: number): this {
+    return this.add('MKNODAT', 'mknodat', `${fdText(dir)}, ${q(name)}, 0${mode.toString(8)}, ${dev}`, [fdValue(dir), mode, dev], [name]);
+  }
+  symlinkAt(target: string, dir: Fd, name: string): this {
+    return this.add('SYMLINKAT', 'symlinkat', `${q(target)}, ${fdText(dir)}, ${q(name)}`, [fdValue(dir)], [target, name], 17);
+  }
+  /** ioctl(fd, request, &value): requests that take a pointer to an int (TIOCSPTLCK). */
+  ioctlInt(fd: Fd, request: number, requestName: string, value: number): this {
+    return this.add('IOCTL_INT', 'ioctl', `${fdText(fd)}, ${requestName}, [${value}]`, [fdValue(fd), request, value]);
+  }
+  /**
+   * seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): installs a classic BPF program (8 bytes an
+   * instruction) compiled in TypeScript. `summary` says in the log what the filter does.
+   */
+  seccomp(filter: Buffer, flags: number, summary: string): this {
+    if (filter.length % 8 !== 0 || filter.length === 0) throw new Error('a seccomp filter is a whole number of 8-byte instructions');
+    return this.add('SECCOMP', 'seccomp', `SECCOMP_SET_MODE_FILTER, ${flags}, {len=${filter.length / 8}, ${summary}}`, [filter.length / 8, flags], [filter]);
+  }
+  /** keyctl(cmd, name, ...): KEYCTL_JOIN_SESSION_KEYRING with a null name gives a new anonymous keyring. */
+  keyctl(cmd: number, cmdName: string, name: string | null): this {
+    return this.add('KEYCTL', 'keyctl', `${cmdName}, ${q(name)}`, [cmd], [name ?? '']);
   }
   umount2(target: string, flags: number): this {
-    return this.add(Code.UMOUNT2, 'umount2', `${q(target)}, ${decodeFlags(flags, MNT, 'MNT_')}`, [flags, 0, 0], [target]);
+    return this.add('UMOUNT2', 'umount2', `${q(target)}, ${decodeFlags(flags, MNT, 'MNT_')}`, [flags], [target]);
   }
   sethostname(name: string): this {
-    return this.add(Code.SETHOSTNAME, 'sethostname', `${q(name)}, ${Buffer.byteLength(name)}`, undefined, [name]);
+    return this.add('SETHOSTNAME', 'sethostname', `${q(name)}, ${Buffer.byteLength(name)}`, undefined, [name]);
+  }
+  setdomainname(name: string): this {
+    return this.add('SETDOMAINNAME', 'setdomainname', `${q(name)}, ${Buffer.byteLength(name)}`, undefined, [name]);
   }
   pivotRoot(newRoot: string, putOld: string): this {
-    return this.add(Code.PIVOT_ROOT, 'pivot_root', `${q(newRoot)}, ${q(putOld)}`, undefined, [newRoot, putOld]);
+    return this.add('PIVOT_ROOT', 'pivot_root', `${q(newRoot)}, ${q(putOld)}`, undefined, [newRoot, putOld]);
   }
   chdir(path: string): this {
-    return this.add(Code.CHDIR, 'chdir', q(path), undefined, [path]);
+    return this.add('CHDIR', 'chdir', q(path), undefined, [path]);
   }
-  fchdir(fd: number): this {
-    return this.add(Code.FCHDIR, 'fchdir', String(fd), [fd, 0, 0]);
+  fchdir(fd: Fd): this {
+    return this.add('FCHDIR', 'fchdir', String(fd), [fdValue(fd)]);
   }
   chroot(path: string): this {
-    return this.add(Code.CHROOT, 'chroot', q(path), undefined, [path]);
+    return this.add('CHROOT', 'chroot', q(path), undefined, [path]);
   }
   /** mkdir that accepts an existing directory. */
   mkdir(path: string, mode: number): this {
-    return this.add(Code.MKDIR, 'mkdir', `${q(path)}, 0${mode.toString(8)}`, [mode, 0, 0], [path], 17 /* EEXIST */);
+    return this.add('MKDIR', 'mkdir', `${q(path)}, 0${mode.toString(8)}`, [mode], [path], 17 /* EEXIST */);
   }
   mknod(path: string, mode: number, dev: number): this {
-    return this.add(Code.MKNOD, 'mknod', `${q(path)}, 0${mode.toString(8)}, ${dev}`, [mode, dev, 0], [path]);
+    return this.add('MKNOD', 'mknod', `${q(path)}, 0${mode.toString(8)}, ${dev}`, [mode, dev, 0], [path]);
   }
   symlink(target: string, linkPath: string): this {
-    return this.add(Code.SYMLINK, 'symlink', `${q(target)}, ${q(linkPath)}`, undefined, [target, linkPath], 17);
+    return this.add('SYMLINK', 'symlink', `${q(target)}, ${q(linkPath)}`, undefined, [target, linkPath], 17);
   }
   /** Creates an empty file (a bind-mount target). */
   touch(path: string, mode: number): this {
-    return this.add(Code.CREAT, 'open', `${q(path)}, O_CREAT|O_WRONLY, 0${mode.toString(8)}`, [mode, 0, 0], [path]);
+    return this.add('CREAT', 'open', `${q(path)}, O_CREAT|O_WRONLY, 0${mode.toString(8)}`, [mode], [path]);
   }
   setsid(): this {
-    return this.add(Code.SETSID, 'setsid', '');
+    return this.add('SETSID', 'setsid', '');
   }
   ioctl(fd: number, request: number, requestName: string, arg: number): this {
-    return this.add(Code.IOCTL, 'ioctl', `${fd}, ${requestName}, ${arg}`, [fd, request, arg]);
+    return this.add('IOCTL', 'ioctl', `${fd}, ${requestName}, ${arg}`, [fd, request, arg]);
   }
-  dup2(from: number, to: number): this {
-    return this.add(Code.DUP2, 'dup2', `${from}, ${to}`, [from, to, 0]);
+  dup2(from: Fd, to: number): this {
+    return this.add('DUP2', 'dup2', `${from}, ${to}`, [fdValue(from), to]);
   }
   /** Marks every fd from `first` on close-on-exec, so nothing of the runtime leaks past execve. */
   cloexecFrom(first: number): this {
-    return this.add(Code.CLOSE_RANGE, 'close_range', `${first}, ~0U, CLOSE_RANGE_CLOEXEC`, [first, 0xffffffff, 4]);
+    return this.add('CLOSE_RANGE', 'close_range', `${first}, ~0U, CLOSE_RANGE_CLOEXEC`, [first, 0xffffffff, 4]);
   }
   /** Keeps fd open across execve (Node opens even stdio close-on-exec). */
   keepOnExec(fd: number): this {
-    return this.add(Code.FCNTL, 'fcntl', `${fd}, F_SETFD, 0`, [fd, 2 /* F_SETFD */, 0]);
+    return this.add('FCNTL', 'fcntl', `${fd}, F_SETFD, 0`, [fd, 2 /* F_SETFD */, 0]);
   }
   /** argName shows the argument in the log, e.g. CAP_SYS_ADMIN for PR_CAPBSET_DROP. */
   /** Closes fds first..last in this process only (the parent keeps its copies). */
   closeFds(first: number, last: number): this {
-    return this.add(Code.CLOSE_RANGE, 'close_range', `${first}, ${last}, 0`, [first, last, 0]);
+    return this.add('CLOSE_RANGE', 'close_range', `${first}, ${last}, 0`, [first, last, 0]);
   }
   prctl(option: number, arg: number, argName = String(arg)): this {
     const name = Object.entries(PR).find(([, v]) => v === option)?.[0] ?? String(option);
-    return this.add(Code.PRCTL, 'prctl', `PR_${name}, ${argName}`, [option, arg, 0]);
+    return this.add('PRCTL', 'prctl', `PR_${name}, ${argName}`, [option, arg, 0]);
+  }
+  /** prctl(option, arg2, arg3): e.g. PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap; `args` shows them in the log. */
+  prctl3(option: number, arg2: number, arg3: number, args: string): this {
+    return this.add('PRCTL', 'prctl', args, [option, arg2, arg3]);
   }
   /** Fails with ENOENT when the working directory is outside the root (e.g. reached through an inherited fd). */
   getcwd(): this {
-    return this.add(Code.GETCWD, 'getcwd', 'buf, 4096');
+    return this.add('GETCWD', 'getcwd', 'buf, 4096');
   }
   /** Makes the step before this one accept errno `code` as success (e.g. ENOENT for paths a kernel may lack). */
   allowErrno(code: number): this {
@@ -104,36 +201,51 @@ export class Program {
     return this;
   }
   setns(fd: number, nstype: number): this {
-    return this.add(Code.SETNS, 'setns', `${fd}, ${nsNames[nstype] ?? cloneFlagNames(nstype)}`, [fd, nstype, 0]);
+    return this.add('SETNS', 'setns', `${fd}, ${nsNames[nstype] ?? cloneFlagNames(nstype)}`, [fd, nstype, 0]);
   }
   unshare(flags: number): this {
-    return this.add(Code.UNSHARE, 'unshare', cloneFlagNames(flags), [flags, 0, 0]);
+    return this.add('UNSHARE', 'unshare', cloneFlagNames(flags), [flags]);
   }
   /** Blocks until the parent writes one byte to fd (it sets up uid/gid maps meanwhile). */
   waitFor(fd: number): this {
-    return this.add(Code.WAIT_FD, 'read', `${fd}, [1 byte], 1`, [fd, 0, 0]);
+    return this.add('WAIT_FD', 'read', `${fd}, [1 byte], 1`, [fd]);
   }
   /** Continues in a child; the current process waits and mirrors its exit (needed after setns into a PID namespace). */
   fork(): this {
-    return this.add(Code.FORK, 'fork', '');
+    return this.add('FORK', 'fork', '');
   }
   setresuid(uid: number): this {
-    return this.add(Code.SETRESUID, 'setresuid', `${uid}, ${uid}, ${uid}`, [uid, uid, uid]);
+    return this.add('SETRESUID', 'setresuid', `${uid}, ${uid}, ${uid}`, [uid, uid, uid]);
   }
   setresgid(gid: number): this {
-    return this.add(Code.SETRESGID, 'setresgid', `${gid}, ${gid}, ${gid}`, [gid, gid, gid]);
+    return this.add('SETRESGID', 'setresgid', `${gid}, ${gid}, ${gid}`, [gid, gid, gid]);
   }
   clearGroups(): this {
-    return this.add(Code.SETGROUPS, 'setgroups', '0, NULL');
+    return this.add('SETGROUPS', 'setgroups', '0, NULL');
+  }
+  /** setgroups(n, gids): the supplementary groups (an OCI process's additionalGids); none is clearGroups. */
+  setGroups(gids: readonly number[]): this {
+    if (gids.length === 0) return this.clearGroups();
+    const list = Buffer.alloc(gids.length * 4);
+    gids.forEach((g, i) => list.writeUInt32LE(g, i * 4));
+    return this.add('SETGROUPS', 'setgroups', `${gids.length}, [${gids.join(', ')}]`, [gids.length], [list]);
+  }
+  /**
+   * Reports this step, then closes the report pipe: the steps after it run unreported (a failure
+   * is only the child's _exit(127)). For a parent that returns before execve, as an OCI `create`
+   * does while the container waits for `start`.
+   */
+  stopReporting(): this {
+    return this.add('STOP_REPORTING', 'close', 'report pipe (the steps after it are not reported)');
   }
   capset(effective: bigint, permitted: bigint, inheritable: bigint): this {
     const hex = (v: bigint): string => '0x' + v.toString(16);
-    return this.add(Code.CAPSET, 'capset', `{v3}, {eff=${hex(effective)}, perm=${hex(permitted)}, inh=${hex(inheritable)}}`,
+    return this.add('CAPSET', 'capset', `{v3}, {eff=${hex(effective)}, perm=${hex(permitted)}, inh=${hex(inheritable)}}`,
       [effective, permitted, inheritable]);
   }
   execve(path: string, argv: string[], env: string[]): this {
     const blob = (list: string[]): string => list.map((x) => x + '\0').join('');
-    return this.add(Code.EXECVE, 'execve', `${q(path)}, ${JSON.stringify(argv)}, [${env.length} vars]`,
+    return this.add('EXECVE', 'execve', `${q(path)}, ${JSON.stringify(argv)}, [${env.length} vars]`,
       [argv.length, env.length, 0], [path, blob(argv), blob(env)]);
   }
 
@@ -141,14 +253,15 @@ export class Program {
   encode(): Buffer {
     const parts: Buffer[] = [];
     for (const step of this.steps) {
-      const head = Buffer.alloc(36);
+      const head = Buffer.alloc(56);
       head.writeUInt32LE(step.code, 0);
       head.writeUInt32LE(step.okErrno, 4);
-      step.n.forEach((v, i) => head.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)), 8 + i * 8));
-      head.writeUInt32LE(step.s.length, 32);
+      head.writeUInt32LE(step.dest, 8);
+      step.n.forEach((v, i) => head.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)), 12 + i * 8));
+      head.writeUInt32LE(step.s.length, 52);
       parts.push(head);
       for (const str of step.s) {
-        const bytes = Buffer.from(str + '\0', 'utf8');
+        const bytes = typeof str === 'string' ? Buffer.from(str + '\0', 'utf8') : Buffer.concat([str, Buffer.alloc(1)]);
         const len = Buffer.alloc(4);
         len.writeUInt32LE(bytes.length);
         parts.push(len, bytes);
@@ -158,4 +271,4 @@ export class Program {
   }
 }
 
-export { MS, MNT, PR, CLONE };
+export { MS, MNT, PR, CLONE, O, RESOLVE };

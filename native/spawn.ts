@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { cloneFlagNames } from './constants';
 import { errnoName } from './errors';
 import { close, fail, lockerSpawn, pipe2, kill, reapBlocking } from './libc';
-import { Program, type Step } from './program';
+import { OPCODES, Program, type Step } from './program';
 import { StepCancelled, type PendingCall, type Stepper } from './stepper';
 import { syscallLog } from './syscall-log';
 
@@ -32,6 +32,12 @@ export interface SpawnOptions {
   program: Program;
   /** Runs after clone, before the child goes on: the parent writes uid/gid maps here. */
   beforeContinue?: (pid: number) => void;
+  /**
+   * Another process makes the clone (a detached container's monitor: app/main/runtime/detach) and
+   * reaps the child: `clone` returns the pid (or -errno) and the report pipe's read end, `reap`
+   * waits for a child that failed. Default: this process, through libnsexec.
+   */
+  via?: { clone(flags: number, program: Program): { ret: number; reportR: number }; reap(pid: number): number };
 }
 
 interface ChildRecord { index: number; err: number; result: bigint; tNs: bigint }
@@ -48,9 +54,25 @@ function childCall(step: Step, rec: ChildRecord): StepResult {
   return r;
 }
 
-/** execve reports nothing when it succeeds: every other planned call must have reported. */
+/**
+ * execve reports nothing when it succeeds: every other planned call must have reported. A program
+ * with a stopReporting() step reports up to that step only.
+ */
 function diedBeforeExec(planned: Step[], made: number): boolean {
+  const stop = planned.findIndex((s) => s.code === OPCODES.indexOf('STOP_REPORTING') + 1);
+  if (stop >= 0) return made < stop + 1;
   return made < planned.length - (planned[planned.length - 1]?.name === 'execve' ? 1 : 0);
+}
+
+/**
+ * A successful execve is silent: the report pipe is close-on-exec, so EOF after every earlier call
+ * reported means the program runs. Log that row, marked as inferred, so the log ends where the
+ * launch did.
+ */
+function logExecInferred(planned: Step[], made: number): void {
+  const last = planned[planned.length - 1];
+  if (last?.name !== 'execve' || made !== planned.length - 1) return;
+  syscallLog.record({ where: 'child', name: 'execve', args: last.args, result: 0, inferred: 'eof', t: Date.now() });
 }
 
 function monotonicToEpochMs(tNs: bigint): number {
@@ -99,7 +121,8 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
     program.waitFor(syncR);
     program.steps.push(...opts.program.steps);
   }
-  const { ret, reportR } = cloneWithReport(opts.flags, program);
+  const { ret, reportR } = opts.via ? opts.via.clone(opts.flags, program) : cloneWithReport(opts.flags, program);
+  const reapChild = opts.via ? opts.via.reap : reapBlocking;
   if (syncR >= 0) close(syncR);
   if (ret < 0) {
     if (syncW >= 0) close(syncW);
@@ -114,7 +137,7 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
     }
   } catch (e) {
     kill(pid, 9, 3 /* ESRCH */);
-    reapBlocking(pid);
+    reapChild(pid);
     throw e;
   } finally {
     if (syncW >= 0) close(syncW);
@@ -134,14 +157,15 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
     steps.push(childCall(step, rec));
     if (step.name === 'fork') innerPid = Number(rec.result);
     if (rec.result < 0n && rec.err !== step.okErrno) {
-      reapBlocking(pid);
+      reapChild(pid);
       throw fail(step.name, step.args, rec.err);
     }
   }
   if (diedBeforeExec(program.steps, steps.length)) {
-    const status = reapBlocking(pid);
+    const status = reapChild(pid);
     throw new Error(`the container's setup process died before execve (wait status ${status}); see the syscall log`);
   }
+  logExecInferred(program.steps, steps.length);
   return { pid, innerPid, steps };
 }
 
@@ -295,6 +319,7 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
     stepper.settled(failure instanceof StepCancelled ? 'cancelled' : 'failed', failure.message);
     throw failure;
   }
+  within(() => logExecInferred(planned, steps.length));
   stepper.settled('done');
   return { pid, innerPid, steps };
 }

@@ -9,6 +9,8 @@ export interface SyscallEntry {
   errno?: string;
   /** Milliseconds since the Unix epoch (host) or since boot for child records, see `t`. */
   t: number;
+  /** Not reported by the process but inferred: 'eof' is execve's success, seen as the report pipe's EOF. */
+  inferred?: 'eof';
   /** Context (a container id) when the caller set one. */
   container?: string;
 }

@@ -15,9 +15,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -26,22 +29,47 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-  OP_MOUNT = 1, OP_UMOUNT2, OP_SETHOSTNAME, OP_PIVOT_ROOT, OP_CHDIR, OP_FCHDIR, OP_CHROOT,
-  OP_MKDIR, OP_MKNOD, OP_SYMLINK, OP_CREAT, OP_SETSID, OP_IOCTL, OP_DUP2, OP_CLOSE_RANGE,
-  OP_PRCTL, OP_SETNS, OP_WAIT_FD, OP_FORK, OP_SETRESUID, OP_SETRESGID, OP_SETGROUPS,
-  OP_SETDOMAINNAME, OP_CAPSET, OP_EXECVE, OP_FCNTL, OP_GETCWD, OP_UNSHARE
-};
+/* The opcode table. native/program.ts has the same list and checks it against locker_op_names()
+ * when it loads this library, so the two sides cannot drift apart. */
+#define OPS(X) \
+  X(MOUNT) X(UMOUNT2) X(SETHOSTNAME) X(PIVOT_ROOT) X(CHDIR) X(FCHDIR) X(CHROOT) X(MKDIR) X(MKNOD) \
+  X(SYMLINK) X(CREAT) X(SETSID) X(IOCTL) X(DUP2) X(CLOSE_RANGE) X(PRCTL) X(SETNS) X(WAIT_FD) X(FORK) \
+  X(SETRESUID) X(SETRESGID) X(SETGROUPS) X(SETDOMAINNAME) X(CAPSET) X(EXECVE) X(FCNTL) X(GETCWD) \
+  X(UNSHARE) X(OPENAT2) X(MKDIRAT) X(MKNODAT) X(SYMLINKAT) X(OPENAT) X(CLOSE) X(SECCOMP) X(KEYCTL) \
+  X(IOCTL_INT) X(STOP_REPORTING)
+
+#define AS_ENUM(name) OP_##name,
+#define AS_NAME(name) #name ","
+enum { OP_NONE = 0, OPS(AS_ENUM) OP_END };
+static const char op_names[] = OPS(AS_NAME);
+const char *locker_op_names(void) { return op_names; }
 
 #define MAX_STR 4
 #define MAX_VEC 4096
+#define NREGS 16
+/* An fd argument in [REG_BASE - NREGS, REG_BASE] names result register k = REG_BASE - value:
+ * the fd an earlier step opened (the caller cannot know its number in advance). */
+#define REG_BASE (-1000)
 
 struct op {
-  uint32_t code, ok_errno;
-  int64_t n[3];
+  uint32_t code, ok_errno, dest;
+  int64_t n[5];
   const char *s[MAX_STR];
   uint32_t slen[MAX_STR];
 };
+
+static int regs[NREGS];
+
+static int fd_of(int64_t v) {
+  if (v <= REG_BASE && v > REG_BASE - NREGS) return regs[REG_BASE - v];
+  return (int)v;
+}
+
+/* A path naming what fd refers to, so calls that take only paths (mount) act on an fd opened safely. */
+static const char *fd_path(int64_t v, char *buf, size_t size) {
+  snprintf(buf, size, "/proc/self/fd/%d", fd_of(v));
+  return buf;
+}
 
 struct record { uint32_t index; int32_t err; int64_t result; uint64_t t_ns; };
 
@@ -52,6 +80,7 @@ static uint64_t now_ns(void) {
 }
 
 static void report(int fd, uint32_t i, int err, int64_t result) {
+  if (fd < 0) return; /* after OP_STOP_REPORTING: the parent is gone, steps run silently */
   struct record r = { i, err, result, now_ns() };
   ssize_t w;
   do { w = write(fd, &r, sizeof r); } while (w < 0 && errno == EINTR);
@@ -77,39 +106,62 @@ static const char *opt(const struct op *o, int k) { return o->slen[k] > 1 ? o->s
 
 static int64_t run_op(const struct op *o) {
   const int64_t *n = o->n;
+  char src[64], dst[64];
   switch (o->code) {
-  case OP_MOUNT: return mount(opt(o, 0), o->s[1], opt(o, 2), (unsigned long)n[0], opt(o, 3));
+  /* n[1]/n[2] >= 0 (or a register): the source/target is that fd, not the path string. */
+  case OP_MOUNT: return mount(n[1] == -1 ? opt(o, 0) : fd_path(n[1], src, sizeof src),
+                              n[2] == -1 ? o->s[1] : fd_path(n[2], dst, sizeof dst), opt(o, 2), (unsigned long)n[0], opt(o, 3));
   case OP_UMOUNT2: return umount2(o->s[0], (int)n[0]);
   case OP_SETHOSTNAME: return sethostname(o->s[0], strlen(o->s[0]));
   case OP_SETDOMAINNAME: return setdomainname(o->s[0], strlen(o->s[0]));
   case OP_PIVOT_ROOT: return syscall(SYS_pivot_root, o->s[0], o->s[1]);
   case OP_CHDIR: return chdir(o->s[0]);
-  case OP_FCHDIR: return fchdir((int)n[0]);
+  case OP_FCHDIR: return fchdir(fd_of(n[0]));
   case OP_CHROOT: return chroot(o->s[0]);
   case OP_MKDIR: return mkdir(o->s[0], (mode_t)n[0]);
   case OP_MKNOD: return mknod(o->s[0], (mode_t)n[0], (dev_t)n[1]);
   case OP_SYMLINK: return symlink(o->s[0], o->s[1]);
   case OP_CREAT: { int fd = open(o->s[0], O_CREAT | O_WRONLY | O_CLOEXEC, (mode_t)n[0]); return fd < 0 ? -1 : close(fd); }
-  case OP_FCNTL: return fcntl((int)n[0], (int)n[1], (int)n[2]);
+  case OP_FCNTL: return fcntl(fd_of(n[0]), (int)n[1], (int)n[2]);
+  case OP_OPENAT2: {
+    struct open_how how = { .flags = (uint64_t)n[1], .mode = (uint64_t)n[2], .resolve = (uint64_t)n[3] };
+    return syscall(SYS_openat2, fd_of(n[0]), o->s[0], &how, sizeof how);
+  }
+  case OP_OPENAT: { int fd = openat(fd_of(n[0]), o->s[0], (int)n[1], (mode_t)n[2]); return fd; }
+  case OP_MKDIRAT: return mkdirat(fd_of(n[0]), o->s[0], (mode_t)n[1]);
+  case OP_MKNODAT: return mknodat(fd_of(n[0]), o->s[0], (mode_t)n[1], (dev_t)n[2]);
+  case OP_SYMLINKAT: return symlinkat(o->s[0], fd_of(n[0]), o->s[1]);
+  case OP_CLOSE: return close(fd_of(n[0]));
+  case OP_SECCOMP: {
+    /* s[0]: n[0] struct sock_filter (8 bytes each) compiled in TypeScript; n[1]: SECCOMP_FILTER_FLAG_*. */
+    if ((uint64_t)n[0] * sizeof(struct sock_filter) + 1 != o->slen[0] || n[0] > BPF_MAXINSNS) { errno = EINVAL; return -1; }
+    struct sock_fprog prog = { .len = (unsigned short)n[0], .filter = (struct sock_filter *)(uintptr_t)o->s[0] };
+    return syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, (unsigned)n[1], &prog);
+  }
+  case OP_KEYCTL: return syscall(SYS_keyctl, (int)n[0], opt(o, 0), n[1], n[2], n[3]);
+  case OP_IOCTL_INT: { int v = (int)n[2]; return ioctl(fd_of(n[0]), (unsigned long)n[1], &v); }
   /* glibc fails with ENOENT when the cwd is not reachable from the root ("(unreachable)/..."). */
   case OP_GETCWD: { static char cwd[4096]; return getcwd(cwd, sizeof cwd) ? 0 : -1; }
   case OP_SETSID: return setsid();
-  case OP_IOCTL: return ioctl((int)n[0], (unsigned long)n[1], (unsigned long)n[2]);
-  case OP_DUP2: return dup2((int)n[0], (int)n[1]);
+  case OP_IOCTL: return ioctl(fd_of(n[0]), (unsigned long)n[1], (unsigned long)n[2]);
+  case OP_DUP2: return dup2(fd_of(n[0]), (int)n[1]);
   case OP_CLOSE_RANGE: return syscall(SYS_close_range, (unsigned)n[0], (unsigned)n[1], (unsigned)n[2]);
   case OP_PRCTL: return prctl((int)n[0], (unsigned long)n[1], (unsigned long)n[2], 0, 0);
-  case OP_SETNS: return setns((int)n[0], (int)n[1]);
+  case OP_SETNS: return setns(fd_of(n[0]), (int)n[1]);
   case OP_UNSHARE: return unshare((int)n[0]);
   case OP_WAIT_FD: {
     char c;
     ssize_t r;
-    do { r = read((int)n[0], &c, 1); } while (r < 0 && errno == EINTR);
+    do { r = read(fd_of(n[0]), &c, 1); } while (r < 0 && errno == EINTR);
     if (r == 0) errno = EPIPE;
     return r == 1 ? 0 : -1;
   }
   case OP_SETRESUID: return syscall(SYS_setresuid, (uid_t)n[0], (uid_t)n[1], (uid_t)n[2]);
   case OP_SETRESGID: return syscall(SYS_setresgid, (gid_t)n[0], (gid_t)n[1], (gid_t)n[2]);
-  case OP_SETGROUPS: return syscall(SYS_setgroups, 0, NULL);
+  /* n[0] gids in s[0] (4 bytes each); none: setgroups(0, NULL). */
+  case OP_SETGROUPS:
+    if (n[0] > 0 && (n[0] > 65536 || (uint64_t)n[0] * sizeof(gid_t) + 1 != o->slen[0])) { errno = EINVAL; return -1; }
+    return syscall(SYS_setgroups, (size_t)n[0], n[0] > 0 ? (const gid_t *)(uintptr_t)o->s[0] : NULL);
   case OP_CAPSET: {
     /* n: effective/permitted/inheritable as 64-bit masks; capability version 3. */
     struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
@@ -131,6 +183,7 @@ static void child(const struct op *ops, uint32_t nops, int report_fd) {
   sigset_t all;
   sigemptyset(&all);
   for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  for (int k = 0; k < NREGS; k++) regs[k] = -1;
   sigprocmask(SIG_SETMASK, &all, NULL);
   for (uint32_t i = 0; i < nops; i++) {
     const struct op *o = &ops[i];
@@ -148,10 +201,18 @@ static void child(const struct op *ops, uint32_t nops, int report_fd) {
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
       }
       if (r == 0) continue;
+    } else if (o->code == OP_STOP_REPORTING) {
+      /* The parent returns here (an OCI `create`) and closes its end: later records would hit a
+       * closed pipe. Reported as done, then the pipe is closed; a later failure is only _exit(127). */
+      report(report_fd, i, 0, 0);
+      close(report_fd);
+      report_fd = -1;
+      continue;
     } else {
       r = run_op(o);
     }
     if (r < 0 && errno != (int)o->ok_errno) { report(report_fd, i, errno, r); _exit(127); }
+    if (o->dest > 0 && o->dest <= NREGS) regs[o->dest - 1] = r < 0 ? -1 : (int)r;
     report(report_fd, i, r < 0 ? errno : 0, r);
   }
   _exit(127);
@@ -159,8 +220,9 @@ static void child(const struct op *ops, uint32_t nops, int report_fd) {
 
 /*
  * Program encoding, repeated nops times, little-endian:
- *   u32 code, u32 ok_errno, i64 n[3], u32 nstr, then nstr times { u32 len, len bytes }.
- * Strings carry their trailing NUL inside len.
+ *   u32 code, u32 ok_errno, u32 dest, i64 n[5], u32 nstr, then nstr times { u32 len, len bytes }.
+ * Strings (and binary blobs such as a BPF program) carry a trailing NUL inside len. dest > 0 stores
+ * the step's result (an fd) in register dest-1 for later steps.
  */
 static const uint8_t *take(const uint8_t **p, const uint8_t *end, size_t size) {
   if ((size_t)(end - *p) < size) return NULL;
@@ -182,8 +244,9 @@ static int decode(const uint8_t *prog, size_t len, struct op *ops, uint32_t nops
     struct op *o = &ops[i];
     memset(o, 0, sizeof *o);
     uint32_t nstr;
-    if (copy(&p, end, &o->code, 4) || copy(&p, end, &o->ok_errno, 4) || copy(&p, end, o->n, 24) ||
-        copy(&p, end, &nstr, 4) || nstr > MAX_STR)
+    if (copy(&p, end, &o->code, 4) || copy(&p, end, &o->ok_errno, 4) || copy(&p, end, &o->dest, 4) ||
+        copy(&p, end, o->n, sizeof o->n) || copy(&p, end, &nstr, 4) || nstr > MAX_STR || o->dest > NREGS ||
+        o->code <= OP_NONE || o->code >= OP_END)
       return -1;
     for (uint32_t k = 0; k < nstr; k++) {
       if (copy(&p, end, &o->slen[k], 4) || o->slen[k] == 0) return -1;

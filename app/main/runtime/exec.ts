@@ -1,72 +1,99 @@
-// `locker exec`: a new process that joins every namespace of a running container and its root.
+// `locker exec`: a new process in a running container, planned like its init (plan.ts,
+// buildExecPlan). This file only gathers the facts: which namespaces differ from ours (their fds),
+// the container's root, its cgroups, its terminal.
 import { closeSync, openSync, statSync } from 'node:fs';
-import { CLONE, O } from '../../../native/constants';
+import { O } from '../../../native/constants';
 import { SyscallError } from '../../../native/errors';
 import { kill } from '../../../native/libc';
-import { Program } from '../../../native/program';
 import { spawnProcess } from '../../../native/spawn';
+import { NAMESPACES, type Namespace } from '../../shared/types';
+import { containerCgroupPaths, joinCgroupPaths } from './cgroups';
 import { findCommand } from './command';
-import { sharesNamespace, type NamespaceType } from './inspect/namespaces';
+import { sharesNamespace } from './inspect/namespaces';
 import { LockerError } from './errors';
 import type { ExecHandle, ExecOptions } from './handles';
+import { checkUser } from './spec';
+import { buildExecPlan } from './plan';
 import type { ContainerRecord } from './records';
-import { dropPrivileges } from './security/harden';
-import { openPty } from './terminal';
+import { openContainerPty, openPty, type PtyEnds } from './terminal';
+import { parseUlimits, setUlimits } from './ulimits';
 import { decodeWaitStatus, waitForExit } from './wait';
 
-// user first: joining it grants the capabilities the other setns calls need; mnt last before the chroot.
-const JOIN_ORDER: Array<[NamespaceType, number]> = [
-  ['user', CLONE.NEWUSER], ['ipc', CLONE.NEWIPC], ['uts', CLONE.NEWUTS], ['net', CLONE.NEWNET],
-  ['pid', CLONE.NEWPID], ['cgroup', CLONE.NEWCGROUP], ['mnt', CLONE.NEWNS],
-];
+/**
+ * The terminal of an exec'd process comes from the container's own devpts, as with docker exec -t:
+ * inside, `tty` names /dev/pts/N and `ls /dev/pts` lists it. A container without a mount namespace
+ * of its own sees the host's /dev/pts, whose ptmx may be mode 000 (the host uses /dev/ptmx): there
+ * a host pty is the container's pty anyway.
+ */
+function execTerminal(r: ExecTarget, opts: ExecOptions): PtyEnds | undefined {
+  if (!opts.tty) return undefined;
+  const [cols, rows] = [opts.cols ?? 80, opts.rows ?? 24];
+  return sharesNamespace(r.pid, 'mnt') ? openPty(cols, rows) : openContainerPty(r.pid, cols, rows);
+}
 
-export function execInContainer(r: ContainerRecord, argv: string[], opts: ExecOptions): ExecHandle {
+/** What exec needs of a container: Locker's record, or what discovery found of another engine's (runtime/foreign.ts). */
+export type ExecTarget = Pick<ContainerRecord, 'id' | 'name' | 'pid' | 'workdir' | 'env' | 'rootless' | 'seccomp' | 'caps' | 'user'> & {
+  /** The cgroups to join; Locker's own are found from the id (`locker/<id>`). */
+  cgroupPaths?: string[];
+};
+
+export function execInContainer(r: ExecTarget, argv: string[], opts: ExecOptions): ExecHandle {
   if (argv.length === 0 || argv[0] === '') throw new LockerError('no command given; e.g. locker exec ID -- /bin/sh');
   if (argv.some((a) => a.includes('\0'))) throw new LockerError('the command contains a NUL byte; remove it');
+  // Checked before anything is opened: a bad limit is one line and leaves nothing.
+  const ulimits = parseUlimits(opts.ulimits);
   const fds: number[] = [];
-  const pty = opts.tty ? openPty(opts.cols ?? 80, opts.rows ?? 24) : undefined;
+  const pty = execTerminal(r, opts);
   try {
-    const p = new Program();
-    const joined: string[] = [];
-    for (const [ns, flag] of JOIN_ORDER) {
+    const join: Partial<Record<Namespace, number>> = {};
+    for (const ns of NAMESPACES) {
       if (sharesNamespace(r.pid, ns)) continue;
-      const fd = openSync(`/proc/${r.pid}/ns/${ns}`, O.RDONLY | O.CLOEXEC);
-      fds.push(fd);
-      p.setns(fd, flag);
-      joined.push(ns);
+      join[ns] = openSync(`/proc/${r.pid}/ns/${ns}`, O.RDONLY | O.CLOEXEC);
+      fds.push(join[ns]!);
     }
-    const ownRoot = statSync(`/proc/${r.pid}/root/`).ino !== statSync('/').ino || joined.includes('mnt');
-    const workdir = opts.workdir ?? r.workdir;
-    if (ownRoot) {
-      const rootFd = openSync(`/proc/${r.pid}/root`, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+    let rootFd: number | undefined;
+    if (join.mnt !== undefined || statSync(`/proc/${r.pid}/root/`).ino !== statSync('/').ino) {
+      rootFd = openSync(`/proc/${r.pid}/root`, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
       fds.push(rootFd);
-      p.fchdir(rootFd).chroot('.');
     }
-    // getcwd fails when the cwd is outside the container's root (an inherited fd via /proc/self/fd).
-    p.chdir(workdir).getcwd();
-    if (joined.includes('pid')) p.fork();
-    if (joined.includes('user')) p.setresgid(0).setresuid(0);
-    if (pty) {
-      p.setsid();
-      for (const fd of [0, 1, 2]) p.dup2(pty.slaveFd, fd);
-      p.ioctl(0, 0x540e, 'TIOCSCTTY', 0);
-    } else {
-      for (const fd of [0, 1, 2]) p.keepOnExec(fd);
-    }
-    p.prctl(1 /* PR_SET_PDEATHSIG */, 9);
-    p.cloexecFrom(3);
-    // The same capability bounding set and no_new_privs as the container's init.
-    dropPrivileges(p);
+    const workdir = opts.workdir ?? r.workdir;
     const env = [...r.env.filter((e) => !(opts.env ?? []).some((o) => o.split('=', 1)[0] === e.split('=', 1)[0])), ...(opts.env ?? [])];
     const path = env.find((e) => e.startsWith('PATH='))?.slice(5);
-    const executable = findCommand(`/proc/${r.pid}/root`, argv[0], path, workdir);
-    p.execve(executable, argv, env);
+    let executable: string;
+    if (opts.hostBinary) {
+      // Inherited by the clone under the same number; its ELF stays reachable after the chroot.
+      const binary = openSync(opts.hostBinary, O.RDONLY | O.CLOEXEC);
+      fds.push(binary);
+      executable = `/proc/self/fd/${binary}`;
+    } else {
+      executable = findCommand(`/proc/${r.pid}/root`, argv[0], path, workdir);
+    }
+    const program = buildExecPlan({
+      join, rootFd, workdir, rootless: r.rootless, executable, argv, env, tty: pty, stdio: pty ? undefined : opts.stdio,
+      // The same capability bounding set, no_new_privs and seccomp filter as the container's init.
+      seccomp: r.seccomp ?? 'default', caps: r.caps,
+      // docker exec runs as the container's user unless -u says otherwise.
+      // Names (-u nobody) resolve in the container's own /etc/passwd, opened inside its root.
+      user: opts.user !== undefined ? checkUser(opts.user, r.rootless, join.user !== undefined, `/proc/${r.pid}/root`) : r.user,
+    });
+    // In the container's cgroups (every hierarchy) with its --ulimit limits before it runs a single
+    // step of its own: the fork into the PID namespace inherits both.
+    const cgroups = r.cgroupPaths ?? containerCgroupPaths(r.id);
+    const beforeContinue = cgroups.length > 0 || ulimits.length > 0
+      ? (pid: number): void => {
+          if (cgroups.length > 0) joinCgroupPaths(cgroups, pid);
+          setUlimits(pid, ulimits, r.rootless);
+        }
+      : undefined;
     let spawned;
     try {
-      spawned = spawnProcess({ flags: 0, program: p });
+      spawned = spawnProcess({ flags: 0, program, beforeContinue });
     } catch (e) {
       if (e instanceof SyscallError && e.syscall === 'getcwd') {
         throw new LockerError(`--workdir ${workdir} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the container`);
+      }
+      if (e instanceof SyscallError && e.syscall === 'fork' && e.code === 'EAGAIN') {
+        throw new LockerError(`container ${r.name} is at its --pids-limit; no new process can start in it until one ends`);
       }
       throw e;
     }

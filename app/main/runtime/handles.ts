@@ -1,11 +1,30 @@
 // What the runtime hands to its callers (CLI, Electron main, web mode) for live containers.
 import type { Stepper } from '../../../native/stepper';
 import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../shared/types';
+import type { ImportProgress } from './rootfs/tarball';
 
 /** Per-run options that are not part of the container's spec. */
 export interface RunOptions {
   /** Step-through: the child stops before each planned call until this stepper releases it (native/stepper.ts). */
   stepper?: Stepper;
+  /**
+   * The container's stdin/stdout/stderr, as fds of this process (default: this process's 0, 1, 2).
+   * The CLI passes fresh open file descriptions of its pipes so the container's are blocking (cli/stdio.ts).
+   */
+  stdio?: [number, number, number];
+  /** Progress of a tarball import (bytes of the tarball read), for a progress bar. */
+  onImportProgress?: (p: ImportProgress) => void;
+  /** One-line notes for the user about the launch (e.g. owners a rootless import could not keep). */
+  onNote?: (line: string) => void;
+  /** Aborts the launch while it is still importing the rootfs (tar is killed, nothing is kept). */
+  signal?: AbortSignal;
+  /**
+   * Detached (`run -d`): a monitor process owns the container (runtime/detach), so it outlives this
+   * process; its output goes to a log, its terminal is reached through the monitor's socket.
+   */
+  detach?: boolean;
+  /** With detach (`run -d --rm`): its monitor removes the container (cgroup, network, dir) when it exits. */
+  removeOnExit?: boolean;
 }
 
 /** The host end of a pty whose other end a container process holds. */
@@ -17,6 +36,13 @@ export interface TerminalHandle {
   /** Stop reading from the pty (flow control); resume() reads again. */
   pause(): void;
   resume(): void;
+  /**
+   * Resolves once every byte the pty holds now has been delivered (call it after the process
+   * exited, before saying so): at once when the output has ended, after resume() when paused.
+   */
+  drain?(): Promise<void>;
+  /** Resolves when the output has ended (every slave end closed, all of it delivered) or close(). */
+  ended?: Promise<void>;
   close(): void;
 }
 
@@ -42,6 +68,17 @@ export interface ExecOptions {
   rows?: number;
   env?: string[];
   workdir?: string;
+  /** --user UID[:GID]; omitted: the container's own --user (or root). */
+  user?: string;
+  /** Without a tty: this process's fds that become the exec'd process's 0, 1, 2 (cli/stdio.ts). */
+  stdio?: [number, number, number];
+  /**
+   * A static host program run instead of one of the container's own (locker cp's tar): opened on
+   * the host, executed through /proc/self/fd after the process entered the container's root.
+   */
+  hostBinary?: string;
+  /** --ulimit NAME=SOFT[:HARD] (run's grammar), set on the waiting process before it joins the container. */
+  ulimits?: string[];
 }
 
 /** The runtime as the app uses it; implemented by Runtime in ./runtime.ts. */

@@ -31,7 +31,22 @@ function shiftOwnership(path: string, base: number): void {
   if (st.isDirectory()) for (const name of readdirSync(path)) shiftOwnership(join(path, name), base);
 }
 
+/** What a layer puts in the container dir. */
+export const LAYER_DIRS = ['upper', 'work', 'rootfs'] as const;
+
 /** Removes what the layer put in the container dir (mounts lived only in the container's namespace). */
 export function removeLayer(containerDir: string): void {
-  for (const d of ['upper', 'work', 'rootfs']) rmSync(join(containerDir, d), { recursive: true, force: true });
+  for (const d of LAYER_DIRS) rmSync(join(containerDir, d), { recursive: true, force: true });
+}
+
+/** A kept layer (an exited container's) that is still whole: its dirs exist. */
+export function layerPresent(layer: Layer): boolean {
+  const dirs = layer.kind === 'overlay' ? [layer.upper, layer.work, layer.merged] : [layer.dir];
+  return dirs.every((d) => {
+    try {
+      return lstatSync(d).isDirectory();
+    } catch {
+      return false;
+    }
+  });
 }

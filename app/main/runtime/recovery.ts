@@ -8,7 +8,11 @@ import { sweepStale } from './cgroups';
 import { imagesDir } from './data-dir';
 import { removeLayer } from './layer';
 import { sweepStaleNetwork } from './network';
+import { stopPasta } from './network/usermode';
 import { OWNER_FILE, RecordStore, processStartTime, type ContainerRecord } from './records';
+import { isStaleImport } from './rootfs/tarball';
+import { recordedExit, removeStaleSocket } from './detach';
+import { decodeWaitStatus } from './wait';
 
 /** Left-overs without any owner information are removed only when older than this. */
 export const ORPHAN_AGE_MS = 10 * 60_000;
@@ -42,6 +46,9 @@ export function ownerAlive(pid: number, startTime?: string): boolean {
 function readOwner(dir: string): { pid: number; start?: string } | undefined {
   try {
     const [pid, start] = readFileSync(join(dir, OWNER_FILE), 'utf8').trim().split(/\s+/);
+    // Empty while its writer is between truncate and write (50 concurrent `run -d` hit it): no
+    // owner known yet, so the age rule decides, and a dir being set up right now is left alone.
+    if (!/^[1-9]\d*$/.test(pid)) return undefined;
     return { pid: Number(pid), start: start || undefined };
   } catch {
     return undefined;
@@ -88,6 +95,33 @@ async function waitGone(pid: number, start: string, ms: number): Promise<boolean
     await new Promise((r) => setTimeout(r, 10));
   }
   return processStartTime(pid) !== start;
+}
+
+function imageNames(images: string): string[] {
+  try {
+    return readdirSync(images);
+  } catch {
+    return []; // no images yet
+  }
+}
+
+/**
+ * Partial image imports whose creator is gone (the creator's pid and start time are in the name,
+ * .partial-KEY-p<pid>s<start>-XXXXXX) and in which no process works any more.
+ */
+export function orphanPartials(images: string): string[] {
+  return imageNames(images).filter((name) => {
+    if (!name.startsWith('.partial-')) return false;
+    const path = join(images, name);
+    const m = /-p(\d+)s(\d*)-[^-]+$/.exec(name);
+    const orphan = m ? !ownerAlive(Number(m[1]), m[2] || undefined) : ageMs(path) > ORPHAN_AGE_MS;
+    return orphan && !busyIn(path);
+  });
+}
+
+/** Images made by an older import format (damaged: see IMPORT_FORMAT), which runs no longer use. */
+export function staleImages(images: string): string[] {
+  return imageNames(images).filter(isStaleImport);
 }
 
 /** Whether a record's runtime is alive (pid and, when the dir says, start time): then the container is its business. */
@@ -150,30 +184,32 @@ export async function recover(dataRoot: string, store = new RecordStore(dataRoot
         // Gone already: its init was killed by the kernel when the runtime died (PR_SET_PDEATHSIG=SIGKILL).
         signal = 'SIGKILL';
       }
-      Object.assign(r, { state: 'exited', exitCode: 128 + 9, signal, finishedAt: r.finishedAt ?? Date.now() });
+      // A detached container's monitor (its owner) writes the status before it exits; without the
+      // file the monitor was killed, and the container with it (its PR_SET_PDEATHSIG names the monitor).
+      const ended = r.monitor ? recordedExit(dir) : undefined;
+      if (ended) Object.assign(r, { state: 'exited', ...decodeWaitStatus(ended.status), finishedAt: ended.at });
+      else Object.assign(r, { state: 'exited', exitCode: 128 + 9, signal, finishedAt: r.finishedAt ?? Date.now() });
       attempt(`saving ${id}`, () => store.save(r));
       report.exited.push(id);
     }
     dead.add(id);
-    if (['upper', 'work', 'rootfs'].some((d) => existsSync(join(dir, d))) && !busyIn(dir)) {
+    if (r.network?.mode === 'pasta') attempt(`stopping the pasta of ${id}`, () => stopPasta(dir));
+    if (r.monitor) attempt(`removing the attach socket of ${id}`, () => removeStaleSocket(dir));
+    // A kept container (run -d, --keep) keeps its files until rm; the others' go.
+    if (!r.kept && ['upper', 'work', 'rootfs'].some((d) => existsSync(join(dir, d))) && !busyIn(dir)) {
       attempt(`removing the layer of ${id}`, () => removeLayer(dir));
       report.layers.push(id);
     }
+    // run -d --rm whose monitor died before its exit command removed it: removed now, as it asked.
+    if (r.autoRemove && !busyIn(dir)) {
+      attempt(`removing ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+      report.removedDirs.push(id);
+    }
   }
 
-  // Partial image imports: the creator's pid and start time are in the name (.partial-KEY-p<pid>s<start>-XXXXXX).
   const images = imagesDir(dataRoot);
-  let names: string[] = [];
-  try {
-    names = readdirSync(images).filter((n) => n.startsWith('.partial-'));
-  } catch {
-    // no images yet
-  }
-  for (const name of names) {
+  for (const name of orphanPartials(images)) {
     const path = join(images, name);
-    const m = /-p(\d+)s(\d*)-[^-]+$/.exec(name);
-    const orphan = m ? !ownerAlive(Number(m[1]), m[2] || undefined) : ageMs(path) > ORPHAN_AGE_MS;
-    if (!orphan || busyIn(path)) continue;
     attempt(`removing ${path}`, () => rmSync(path, { recursive: true, force: true }));
     report.partials.push(name);
   }

@@ -1,7 +1,6 @@
 // The container runtime: spec → plan → native step → process, with records on disk. Plain Node:
 // the CLI, the Electron main process and web mode all use this class.
-import { randomBytes } from 'node:crypto';
-import { lstatSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname as hostHostname } from 'node:os';
 import { SyscallError } from '../../../native/errors';
@@ -9,25 +8,35 @@ import { getgid, getuid, kill } from '../../../native/libc';
 import { spawnProcess, spawnProcessStepwise } from '../../../native/spawn';
 import type { Stepper } from '../../../native/stepper';
 import { syscallLog } from '../../../native/syscall-log';
-import type { ContainerInfo, DirListing, Inspection, RunSpec } from '../../shared/types';
+import type { ContainerInfo, DirListing, Inspection, Namespace, RunSpec } from '../../shared/types';
 import { DEFAULT_PATH, findCommand } from './command';
 import { dataDir as defaultDataDir, imagesDir } from './data-dir';
 import { LockerError } from './errors';
 import type { ContainerHandle, ContainerRuntime, ExecHandle, ExecOptions, RunOptions, TerminalHandle } from './handles';
-import { copyLayer, overlayLayer, removeLayer } from './layer';
-import { ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
+import { LAYER_DIRS, copyLayer, layerPresent, overlayLayer, removeLayer } from './layer';
+import { setUlimits } from './ulimits';
+import { INIT_PATH, ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
 import { RecordStore, processStartTime, type ContainerRecord } from './records';
 import { emptyReport, recover, type RecoveryReport } from './recovery';
+import { mountpointRefusal } from './rootfs/mountpoints';
+import { unenterableRootfsDir } from './rootfs/access';
 import { resolveRootfs } from './rootfs/resolve';
-import { validateSpec, type ValidSpec } from './spec';
+import { applyImageConfig } from './image-config';
+import { checkUser, hostMountFlags, validateSpec, type ValidSpec } from './spec';
 import { openPty } from './terminal';
 import { assertUserNamespaces, explainCloneFailure } from './userns';
 import { decodeWaitStatus, waitForExit } from './wait';
-import { execInContainer } from './exec';
-import { createCgroup, hasLimits, openCgroup, type Cgroup } from './cgroups';
+import { execInContainer, type ExecTarget } from './exec';
+import { createCgroup, needsCgroup, openCgroup, type Cgroup } from './cgroups';
+import { randomContainerId } from './ids';
 import { HOST_NOTE, interfaces, setupNetwork, teardownNetwork } from './network';
+import { checkPublishable } from './network/ports';
+import { etcFiles } from './network/etc-files';
+import { writeExitCommand } from './network/exit-command';
+import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
 import { inspectContainerAsync, listDirectory } from './inspect';
+import { DetachedLaunch, exitSettled, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
 
@@ -35,6 +44,12 @@ export interface RuntimeOptions {
   dataDir?: string;
   /** Remove a container's record as soon as it exits (the CLI's `run` default). */
   autoRemove?: boolean;
+  /**
+   * Clean up what crashed runtimes left (recovery.ts) at construction: the default. Commands that
+   * only read (locker ps, inspect, exec) pass false: the records are checked against the
+   * kernel anyway, and the next command that starts or removes containers recovers.
+   */
+  recover?: boolean;
 }
 
 interface Live {
@@ -45,8 +60,8 @@ interface Live {
 }
 
 function publicInfo(r: ContainerRecord): ContainerInfo {
-  const { pidStartTime: _s, ownerPid: _o, env: _e, workdir: _w, ...info } = r;
-  return info;
+  const { pidStartTime: _s, ownerPid: _o, env: _e, workdir: _w, monitor, spec: _spec, kept: _k, layer: _l, ...info } = r;
+  return monitor ? { ...info, detached: true } : info;
 }
 
 export function defaultEnv(v: ValidSpec, hostname: string): string[] {
@@ -59,7 +74,8 @@ export function defaultEnv(v: ValidSpec, hostname: string): string[] {
 export class Runtime implements ContainerRuntime {
   readonly dataRoot: string;
   readonly store: RecordStore;
-  readonly rootless = getuid() !== 0;
+  // process.getuid: the same uid without loading koffi (a reading command may never need it).
+  readonly rootless = process.getuid!() !== 0;
   private readonly live = new Map<string, Live>();
   private readonly listeners = new Set<(c: ContainerInfo[]) => void>();
   private readonly execPids = new Map<string, Set<number>>();
@@ -71,64 +87,181 @@ export class Runtime implements ContainerRuntime {
     this.dataRoot = opts.dataDir ?? defaultDataDir();
     this.store = new RecordStore(this.dataRoot);
     this.autoRemove = opts.autoRemove ?? false;
-    this.recovered = recover(this.dataRoot, this.store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
+    this.recovered = opts.recover === false
+      ? Promise.resolve(emptyReport())
+      : recover(this.dataRoot, this.store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
   }
 
   async run(spec: RunSpec, opts: RunOptions = {}): Promise<ContainerHandle> {
-    return this.start(validateSpec(spec, this.rootless), opts.stepper);
+    return this.start(validateSpec(spec, this.rootless), opts.stepper, opts, spec);
+  }
+
+  /**
+   * `locker start`: an exited container kept with its record (--keep, run -d) runs its command
+   * again from the same spec, under the same id and name, detached (as docker start does).
+   */
+  async restart(id: string, opts: RunOptions = {}): Promise<ContainerHandle> {
+    const r = this.find(id);
+    if (r.state === 'running') throw new LockerError(`container ${r.name} is already running`);
+    if (!r.spec) throw new LockerError(`container ${r.name} was made by an older Locker that did not keep its spec; start a new one with locker run`);
+    const spec = r.spec;
+    const v = validateSpec(spec, this.rootless);
+    // The old record (and its log) give way to the new run; its files (the kept layer, with what
+    // locker cp put there) stay, as docker start keeps them. A failure below leaves it removed, as rm would.
+    this.live.delete(r.id);
+    const layer = r.kept && r.layer && layerPresent(r.layer) ? r.layer : undefined;
+    if (layer) this.store.removeExcept(r.id, LAYER_DIRS);
+    else this.store.remove(r.id);
+    return this.start(v, undefined, { ...opts, detach: true }, spec, r.id, layer);
+  }
+
+  /**
+   * `locker cp` of an exited kept container: its kept layer mounted again in namespaces of its own
+   * (mnt, pid, no network; the user namespace it had), pivoted into as its init was, with
+   * hostBinary (a static host program, opened here and run through /proc/self/fd) as PID 1
+   * holding it open. The target is entered like a running container (exec) until close().
+   */
+  async openFiles(id: string, hostBinary: string): Promise<{ target: ExecTarget; hidden: string[]; close(): Promise<void> }> {
+    const r = this.find(id);
+    if (r.state === 'running') throw new LockerError(`container ${r.name} is running; its files are reached through it (locker exec)`);
+    if (!r.namespaces.includes('mnt')) throw new LockerError(`container ${r.name} had no mnt namespace: its files were the host's own; copy them on the host`);
+    if (!r.kept || !r.layer || !layerPresent(r.layer)) {
+      throw new LockerError(`container ${r.name} kept no files after it exited (only run -d and --keep containers keep them, from this version on); start it again (locker start ${r.name}) and copy while it runs`);
+    }
+    const namespaces: Namespace[] = ['mnt', 'pid', 'ipc', 'uts', 'net', ...(r.namespaces.includes('user') || this.rootless ? ['user' as const] : [])];
+    const binary = openSync(hostBinary, O_RDONLY_CLOEXEC);
+    const nul = openSync('/dev/null', constants.O_RDWR | O_CLOEXEC);
+    let pid: number;
+    try {
+      const plan = buildPlan({
+        namespaces, rootless: this.rootless, uid: getuid(), gid: getgid(), layer: r.layer, workdir: '/', executable: `/proc/self/fd/${binary}`,
+        argv: ['sleep', '2147483647'], env: [`PATH=${DEFAULT_PATH}`], seccomp: r.seccomp, caps: r.caps, stdio: [nul, nul, nul],
+      });
+      const beforeContinue = plan.uidMap ? (child: number): void => this.writeIdMaps(child, plan) : undefined;
+      pid = syscallLog.within(r.id, () => spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue })).pid;
+    } finally {
+      closeSync(binary);
+      closeSync(nul);
+    }
+    const exited = waitForExit(pid);
+    const target: ExecTarget = { id: r.id, name: r.name, pid, workdir: '/', env: [`PATH=${DEFAULT_PATH}`, 'HOME=/root'], rootless: this.rootless, seccomp: r.seccomp, caps: r.caps, cgroupPaths: [] };
+    return {
+      target,
+      // Mounts of its own while it ran, not in its layer: what is copied there is never seen by it.
+      hidden: ['/tmp', '/dev', '/proc', '/sys', ...(r.spec?.volumes ?? []).map((v) => v.target)],
+      close: async () => {
+        kill(pid, 9, 3);
+        await exited;
+      },
+    };
+  }
+
+  /** exec into what openFiles brought up. */
+  execFiles(target: ExecTarget, argv: string[], opts: ExecOptions = {}): ExecHandle {
+    return syscallLog.within(target.id, () => execInContainer(target, argv, opts));
   }
 
   private newId(): string {
     for (;;) {
-      const id = randomBytes(6).toString('hex');
+      const id = randomContainerId();
       if (!this.store.load(id)) return id;
     }
   }
 
-  private async start(v: ValidSpec, stepper?: Stepper): Promise<ContainerHandle> {
+  private async start(v: ValidSpec, stepper?: Stepper, opts: RunOptions = {}, spec?: RunSpec, reuseId?: string, keptLayer?: Layer): Promise<ContainerHandle> {
+    if (opts.removeOnExit && !opts.detach) throw new LockerError('removal on exit by the monitor is for detached containers; without -d the container is removed when it exits already');
     if (v.namespaces.includes('user')) assertUserNamespaces(this.rootless);
     if (v.name && this.list().some((c) => c.name === v.name)) {
       throw new LockerError(`a container named "${v.name}" exists already; pick another --name or remove it (locker rm ${v.name})`);
     }
-    const id = this.newId();
+    const id = reuseId ?? this.newId();
+    // -p: a foreign address or a port in use is one line before anything is made.
+    if (v.publish.length) checkPublishable(v.publish, id);
     const name = v.name ?? id;
     const hostname = v.namespaces.includes('uts') ? (v.hostname ?? id) : hostHostname();
     let workdir = v.workdir ?? (v.namespaces.includes('mnt') ? '/' : process.cwd());
-    const env = defaultEnv(v, hostname);
-    const dir = this.store.create(id);
+    let env = defaultEnv(v, hostname);
+    let command = v.command;
+    const dir = this.store.create(id, keptLayer !== undefined);
     if (stepper) stepper.label = id;
+    if (opts.detach && stepper) throw new LockerError('a detached container cannot be started step by step; leave out one of them');
+    const detached = opts.detach ? new DetachedLaunch(dir, v.tty, v.cols, v.rows) : undefined;
     let cgroup: Cgroup | undefined;
     let pty: ReturnType<typeof openPty> | undefined;
     try {
-      if (hasLimits(v.limits)) {
+      // What the container holds on the host goes when it ends, CLI or not: its monitor's exit command.
+      const onExit = { network: v.network === 'bridge', remove: opts.removeOnExit === true };
+      if (detached && (onExit.network || onExit.remove) && !writeExitCommand(dir, id, onExit) && onExit.remove) {
+        throw new LockerError('run -d --rm needs the compiled teardown-cli.js (build/app/main/runtime/network), which is missing; run npm run build');
+      }
+      if (needsCgroup(v.limits)) {
         try {
           cgroup = createCgroup(id, v.limits);
         } catch (e) {
           throw new LockerError((e as Error).message);
         }
       }
-      pty = v.tty ? openPty(v.cols, v.rows) : undefined;
+      pty = v.tty && !detached ? openPty(v.cols, v.rows) : undefined;
       let layer: Layer | undefined;
+      let etcVolumes: Volume[] = [];
       let rootfsLabel = 'host /';
       let executable: string;
-      const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+      let pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+      let userText = v.userText;
+      let usersRoot = '/';
       const userShift = v.namespaces.includes('user') && !this.rootless ? ROOTFUL_USERNS_BASE : 0;
       if (v.namespaces.includes('mnt')) {
-        const rootfs = resolveRootfs(imagesDir(this.dataRoot), v.rootfs, this.rootless);
+        const rootfs = await resolveRootfs(imagesDir(this.dataRoot), v.rootfs, { rootless: this.rootless, onProgress: opts.onImportProgress, onNote: opts.onNote, signal: opts.signal });
         rootfsLabel = rootfs.label;
         if (v.workdir === undefined && isDir(join(rootfs.dir, 'root'))) workdir = '/root';
-        executable = findCommand(rootfs.dir, v.command[0], pathVar, workdir);
-        layer = userShift ? copyLayer(dir, rootfs.dir, userShift) : overlayLayer(dir, rootfs.dir);
+        if (rootfs.imageConfig) {
+          let imageUser: string | undefined;
+          ({ command, env, workdir, user: imageUser } = applyImageConfig(rootfs.imageConfig, { command, env, workdir }, v, rootfs.label));
+          userText ??= imageUser;
+          pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+        } else if (command.length === 0) {
+          throw new LockerError(`no command given; name one, e.g. locker run --rootfs ${rootfs.label} -- /bin/sh (only a layered image names its own)`);
+        }
+        executable = findCommand(rootfs.dir, command[0], pathVar, workdir);
+        usersRoot = rootfs.dir;
+        // locker start: the layer it had, when it fits the image and identity as now resolved.
+        const reuse = keptLayer && (keptLayer.kind === 'overlay' ? !userShift && keptLayer.lower === rootfs.dir : !!userShift);
+        if (keptLayer && !reuse) removeLayer(dir);
+        layer = reuse ? keptLayer : userShift ? copyLayer(dir, rootfs.dir, userShift) : overlayLayer(dir, rootfs.dir);
+        // /etc/hosts, hostname, resolv.conf from the container's dir (docker's), unless a -v binds one;
+        // not in a rootful user namespace, whose root cannot enter the (root's 0700) container dir.
+        if (!userShift) etcVolumes = etcFiles(dir, rootfs.dir, hostname, v.network === 'host').filter((e) => !v.volumes.some((u) => u.target === e.target));
       } else {
         executable = findCommand('/', v.command[0], pathVar, workdir);
       }
+      // --user (or the image's User): names and a UID's passwd entry from the image's own files (users.ts).
+      const user = userText === undefined ? undefined : checkUser(userText, this.rootless, v.namespaces.includes('user'), usersRoot);
+      if (user?.home && !v.env.some((e) => e.startsWith('HOME='))) env = env.map((e) => (e === 'HOME=/root' ? `HOME=${user.home}` : e));
+      let argv = command;
+      let init: PlanInput['init'];
+      if (v.init) {
+        // --init: the reaper is PID 1 and runs the command (looked up in PATH as execvp does).
+        const source = initBinary();
+        init = v.namespaces.includes('mnt') ? { source, hostFlags: hostMountFlags(source) } : undefined;
+        executable = init ? INIT_PATH : source;
+        argv = [executable, '--', ...command];
+      }
       const input: PlanInput = {
         namespaces: v.namespaces, rootless: this.rootless, uid: getuid(), gid: getgid(), layer, hostname: v.namespaces.includes('uts') ? hostname : undefined,
-        workdir, executable, argv: v.command, env, tty: pty ? { slaveFd: pty.slaveFd, slavePath: pty.slavePath } : undefined,
-        joinsCgroup: cgroup !== undefined,
+        workdir, executable, argv, env, tty: pty ? { slaveFd: pty.slaveFd, slavePath: pty.slavePath } : undefined, stdio: opts.stdio,
+        joinsCgroup: cgroup !== undefined, seccomp: v.seccomp, volumes: [...etcVolumes, ...v.volumes], caps: v.caps, readOnly: v.readOnly, user,
+        init, privileged: v.privileged ? { devices: hostDevices() } : undefined,
       };
-      const launchOnce = async (): Promise<{ pid: number; network: NetworkInfo }> =>
-        stepper ? this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup));
+      const launchOnce = async (): Promise<{ pid: number; network: NetworkInfo }> => {
+        // Detached: the monitor's pty or pipes, new for each attempt (each gets its own monitor).
+        if (detached) Object.assign(input, detached.io());
+        try {
+          return await (stepper ? this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup, detached)));
+        } catch (e) {
+          // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
+          throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
+        }
+      };
       let spawned;
       try {
         spawned = await launchOnce();
@@ -142,28 +275,39 @@ export class Runtime implements ContainerRuntime {
       }
       pty?.releaseSlave();
       const record: ContainerRecord = {
-        id, name, command: v.command, hostname, state: 'running', pid: spawned.pid, namespaces: v.namespaces, rootfs: rootfsLabel,
+        id, name, command, hostname, state: 'running', pid: spawned.pid, namespaces: v.namespaces, rootfs: rootfsLabel,
         rootless: this.rootless, tty: v.tty, createdAt: Date.now(), limits: cgroup ? v.limits : undefined, network: spawned.network, pidStartTime: processStartTime(spawned.pid) ?? '', ownerPid: process.pid, env,
-        workdir: input.workdir,
+        workdir: input.workdir, seccomp: v.seccomp, caps: v.caps, user,
+        ...(spec ? { spec: { ...spec, cols: undefined, rows: undefined } } : {}),
+        ...(v.init ? { init: true } : {}), ...(v.privileged ? { privileged: true } : {}), ...(opts.removeOnExit ? { autoRemove: true } : {}),
+        ...(this.autoRemove || opts.removeOnExit ? {} : { kept: true }), ...(input.layer ? { layer: input.layer } : {}),
       };
+      if (detached) {
+        record.monitor = detached.handOver();
+        record.ownerPid = record.monitor.pid;
+      }
       this.store.save(record);
-      const exited = waitForExit(spawned.pid).then((status) => this.finish(record, status, cgroup));
+      // A detached container is the monitor's child: its end is the monitor's, which leaves the status in a file.
+      const exited = detached
+        ? waitForExit(record.monitor!.pid).then(() => this.finish(record, recordedExit(dir)?.status ?? 9 /* killed with its monitor */, cgroup))
+        : waitForExit(spawned.pid).then((status) => this.finish(record, status, cgroup));
       this.live.set(id, { record, terminal: pty?.handle, exited, cgroup });
       this.emit();
       return { info: publicInfo(record), terminal: pty?.handle, exited };
     } catch (e) {
       pty?.handle.close();
+      detached?.closeOurs();
       this.store.remove(id);
       if (cgroup) void cgroup.remove();
-      if (v.namespaces.includes('net') && !this.rootless) teardownNetwork(id);
+      if (v.namespaces.includes('net')) teardownNetwork(id, dir);
       throw e;
     }
   }
 
-  private launch(id: string, plan: Plan, v: ValidSpec, cgroup?: Cgroup): { pid: number; network: NetworkInfo } {
+  private launch(id: string, plan: Plan, v: ValidSpec, cgroup?: Cgroup, detached?: DetachedLaunch): { pid: number; network: NetworkInfo } {
     const { beforeContinue, network } = this.setupHook(id, plan, v, cgroup);
     try {
-      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue });
+      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue, via: detached?.via });
       return { pid, network: network() };
     } catch (e) {
       throw this.launchError(e, v);
@@ -187,11 +331,12 @@ export class Runtime implements ContainerRuntime {
     let network: NetworkInfo = { mode: 'host', note: HOST_NOTE };
     // The child waits on a pipe until it is in its cgroup, has its id maps and its network:
     // nothing runs unlimited, unmapped or unconnected.
-    const beforeContinue = plan.uidMap || cgroup || ownNetns
+    const beforeContinue = plan.uidMap || cgroup || ownNetns || v.ulimits.length
       ? (pid: number): void => {
           if (cgroup) cgroup.addProcess(pid);
+          setUlimits(pid, v.ulimits, this.rootless);
           if (plan.uidMap) this.writeIdMaps(pid, plan);
-          if (ownNetns) network = setupNetwork({ id, pid, rootless: this.rootless, ownNetns });
+          if (ownNetns) network = setupNetwork({ id, pid, rootless: this.rootless, ownNetns, mode: v.network, ports: v.publish, dir: this.store.containerDir(id) });
         }
       : undefined;
     return { beforeContinue, network: () => network };
@@ -205,6 +350,9 @@ export class Runtime implements ContainerRuntime {
     }
     if (e instanceof SyscallError && e.syscall === 'chdir' && e.code === 'ENOENT' && v.workdir) {
       return new LockerError(`--workdir ${v.workdir} does not exist in the rootfs; pick an existing directory`);
+    }
+    if (e instanceof SyscallError && e.syscall === 'chdir' && e.code === 'EACCES' && v.rootfs !== undefined && v.namespaces.includes('user')) {
+      return new LockerError(unenterableRootfsDir(v.rootfs, JSON.parse(e.args) as string));
     }
     if (e instanceof SyscallError && e.syscall === 'getcwd') {
       return new LockerError(`--workdir ${v.workdir ?? ''} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the rootfs`);
@@ -227,9 +375,10 @@ export class Runtime implements ContainerRuntime {
     const oomKilled = cgroup ? (cgroup.stats().memoryEvents.oomKill ?? 0) > 0 : undefined;
     Object.assign(record, { state: 'exited', exitCode, signal, finishedAt: Date.now(), oomKilled });
     if (cgroup) await cgroup.remove();
-    if (record.network?.mode === 'bridge') teardownNetwork(record.id);
-    removeLayer(this.store.containerDir(record.id));
-    if (this.autoRemove) {
+    if (record.network?.mode === 'bridge' || record.network?.mode === 'pasta') teardownNetwork(record.id, this.store.containerDir(record.id));
+    // A kept container keeps its files until rm (locker cp, locker start), as docker keeps them.
+    if (!record.kept) removeLayer(this.store.containerDir(record.id));
+    if (this.autoRemove || record.autoRemove) {
       this.store.remove(record.id);
       this.live.delete(record.id);
     } else {
@@ -244,7 +393,11 @@ export class Runtime implements ContainerRuntime {
     const own = this.live.get(id)?.record;
     if (own) return own;
     const r = this.store.load(id);
-    if (r && r.state === 'running' && processStartTime(r.pid) !== r.pidStartTime) {
+    const ended = r?.monitor && r.state === 'running' ? recordedExit(this.store.containerDir(id)) : undefined;
+    if (r && ended) {
+      // Its monitor recorded the end; the leftovers go at the next recovery or rm.
+      Object.assign(r, { state: 'exited', ...decodeWaitStatus(ended.status), finishedAt: ended.at });
+    } else if (r && r.state === 'running' && processStartTime(r.pid) !== r.pidStartTime) {
       // Its owner never recorded the end (it was killed): the process is gone all the same.
       Object.assign(r, { state: 'exited', finishedAt: r.finishedAt ?? Date.now() });
     }
@@ -291,8 +444,19 @@ export class Runtime implements ContainerRuntime {
       if (!inTime && processStartTime(r.pid) === r.pidStartTime) kill(r.pid, 9, 3);
       if (own) return own.exited;
       await waitGone(r, 5000);
+      // Settled when its monitor has written the status (ps -a shows it), not when the monitor's
+      // exit command (the network's teardown, a Node of its own) is done: stop of many stays short.
+      if (r.monitor) await exitSettled(r.monitor, this.store.containerDir(r.id), 5000);
     }
     return publicInfo(this.current(r.id) ?? r);
+  }
+
+  /** `locker kill`: a signal to the container's init (PID 1 inside), as docker kill sends it. */
+  signal(id: string, sig: number): ContainerInfo {
+    const r = this.find(id);
+    if (r.state !== 'running' || processStartTime(r.pid) !== r.pidStartTime) throw new LockerError(`container ${r.name} is not running; nothing to signal`);
+    kill(r.pid, sig, 3 /* ESRCH: it ended just now */);
+    return publicInfo(r);
   }
 
   async remove(id: string, force = false): Promise<void> {
@@ -306,6 +470,10 @@ export class Runtime implements ContainerRuntime {
       await own.exited;
       own.terminal?.close();
       this.live.delete(r.id);
+    } else if (r.monitor) {
+      // Nobody ran finish() for it: its cgroup, veth and layer go now, while its id is still known.
+      const settled = this.current(r.id) ?? r;
+      await this.finish(settled, recordedExit(this.store.containerDir(r.id))?.status ?? 9, openCgroup(r.id));
     }
     this.store.remove(r.id);
     this.emit();
@@ -342,6 +510,26 @@ export class Runtime implements ContainerRuntime {
     for (const l of this.listeners) l(list);
   }
 }
+
+/** The static reaper of --init (native/src/init.c), built beside libnsexec.so. */
+function initBinary(): string {
+  const path = join(__dirname, '..', '..', '..', '..', 'native', 'build', 'locker-init');
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new LockerError(`--init needs ${path}, which is missing; run npm install again (it builds native/src/init.c)`);
+  }
+  return path;
+}
+
+/** --privileged: the host's device nodes at the top of /dev, but those every container gets and the host's terminals' own. */
+function hostDevices(): string[] {
+  const own = new Set(['null', 'zero', 'full', 'random', 'urandom', 'tty', 'console', 'ptmx']);
+  return readdirSync('/dev', { withFileTypes: true }).filter((d) => (d.isCharacterDevice() || d.isBlockDevice()) && !own.has(d.name)).map((d) => d.name).sort();
+}
+
+const O_CLOEXEC = 0o2000000;
+const O_RDONLY_CLOEXEC = constants.O_RDONLY | O_CLOEXEC;
 
 function isDir(path: string): boolean {
   try {

@@ -186,6 +186,7 @@ const bareV2: CgroupLayout | undefined = v2Mount
       v2Controllers: [],
       v1Roots: {},
       backend: { memory: null, cpu: null, pids: null },
+      devices: null,
       rootless: false,
       canWrite: true,
     }
@@ -233,6 +234,7 @@ test('v2 file format: createCgroup lays out <parent>/locker/<id> with the limits
       v2Controllers: ['cpu', 'memory', 'pids'],
       v1Roots: {},
       backend: { memory: 'v2', cpu: 'v2', pids: 'v2' },
+      devices: null,
       rootless: false,
       canWrite: true,
     };

@@ -2,8 +2,9 @@
 // limits written, processes added, gauges read, and teardown (kill everything, rmdir).
 import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostLayout, LIMIT_CONTROLLERS, SUPERVISOR_LEAF, type CgroupLayout, type LimitController, type V1Controller } from './detect';
-import type { Limits } from './limits';
+import { hostLayout, LIMIT_CONTROLLERS, SUPERVISOR_LEAF, V1_CONTROLLERS, type CgroupLayout, type LimitController } from './detect';
+import { v1WriteDevices, v2AttachDeviceFilter } from './devices';
+import { hasLimits, type Limits } from './limits';
 import { emptyStats, type CgroupStats } from './stats';
 import { v1ReadLimits, v1ReadStats, v1WriteLimits, type V1Dirs } from './v1';
 import { readProcs, v2EnableControllers, v2ReadLimits, v2ReadStats, v2WriteLimits } from './v2';
@@ -43,14 +44,15 @@ function checkId(id: string): void {
  */
 function locate(id: string, layout: CgroupLayout, everywhere = false): { v1: V1Dirs; v2?: string } {
   const v1: V1Dirs = {};
-  const usesV1 = everywhere ? !layout.rootless : LIMIT_CONTROLLERS.some((c) => layout.backend[c] === 'v1');
+  const usesV1 = everywhere ? !layout.rootless : layout.devices === 'v1' || LIMIT_CONTROLLERS.some((c) => layout.backend[c] === 'v1');
   if (usesV1) {
-    for (const c of ['memory', 'cpu', 'cpuacct', 'pids'] as V1Controller[]) {
+    for (const c of V1_CONTROLLERS) {
       const root = layout.v1Roots[c];
-      if (root && (everywhere || c === 'cpuacct' || layout.backend[c] === 'v1')) v1[c] = join(root, PARENT, id);
+      const serves = c === 'cpuacct' || (c === 'devices' ? layout.devices === 'v1' : layout.backend[c] === 'v1');
+      if (root && (everywhere || serves)) v1[c] = join(root, PARENT, id);
     }
   }
-  const usesV2 = everywhere || layout.version === 'v2' || LIMIT_CONTROLLERS.some((c) => layout.backend[c] === 'v2');
+  const usesV2 = everywhere || layout.version === 'v2' || layout.devices === 'v2' || LIMIT_CONTROLLERS.some((c) => layout.backend[c] === 'v2');
   const v2 = usesV2 && layout.v2Parent ? join(layout.v2Parent, PARENT, id) : undefined;
   return { v1, v2 };
 }
@@ -115,6 +117,8 @@ export function createCgroup(id: string, limits: Limits, layout: CgroupLayout = 
     makeDirs(layout, cg);
     if (cg.v2) v2WriteLimits(cg.v2, limitsFor(limits, layout, 'v2'));
     v1WriteLimits(cg.v1, limitsFor(limits, layout, 'v1'));
+    if (layout.devices === 'v1' && cg.v1.devices) v1WriteDevices(cg.v1.devices);
+    if (layout.devices === 'v2' && cg.v2) v2AttachDeviceFilter(cg.v2);
   } catch (e) {
     void cg.remove().catch(() => undefined);
     throw new Error(`cannot set up cgroup ${PARENT}/${id}: ${(e as Error).message}`);
@@ -151,6 +155,20 @@ function merge(a: CgroupStats, b: CgroupStats): CgroupStats {
   };
 }
 
+/**
+ * Moves a process into a cgroup in every hierarchy (v1: one directory per controller; v2: the one
+ * directory): what the container's init gets at launch, and every `locker exec` process too.
+ */
+export function joinCgroupPaths(paths: readonly string[], pid: number): void {
+  for (const dir of paths) {
+    try {
+      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    } catch (e) {
+      throw new Error(`cannot move pid ${pid} into cgroup ${dir}: ${errCode(e) ?? (e as Error).message}`);
+    }
+  }
+}
+
 /** A handle on `locker/<id>` without creating anything (e.g. to reattach after a restart, or to remove a cgroup left by a crash). */
 export function openCgroup(id: string, layout: CgroupLayout = hostLayout(), everywhere = false): Cgroup {
   checkId(id);
@@ -165,13 +183,7 @@ export function openCgroup(id: string, layout: CgroupLayout = hostLayout(), ever
     v1,
     v2,
     addProcess(pid: number): void {
-      for (const dir of paths) {
-        try {
-          writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-        } catch (e) {
-          throw new Error(`cannot move pid ${pid} into cgroup ${dir}: ${errCode(e) ?? (e as Error).message}`);
-        }
-      }
+      joinCgroupPaths(paths, pid);
     },
     pids,
     stats(): CgroupStats {
@@ -226,11 +238,27 @@ export function openCgroup(id: string, layout: CgroupLayout = hostLayout(), ever
   };
 }
 
+/**
+ * Whether a container gets a cgroup: for its limits, and as root for the device allowlist even
+ * without limits (the first of the two device layers; runc makes one for every container too).
+ */
+export function needsCgroup(limits: Limits, layout: CgroupLayout = hostLayout()): boolean {
+  return hasLimits(limits) || layout.devices !== null;
+}
+
+/**
+ * The directories of a running container's cgroup (`locker/<id>` where it exists): where
+ * `locker exec` puts its process. Empty when the container has none (rootless on v1).
+ */
+export function containerCgroupPaths(id: string, layout: CgroupLayout = hostLayout()): string[] {
+  return openCgroup(id, layout).paths.filter((p) => existsSync(p));
+}
+
 /** Ids with a `locker/<id>` cgroup in any hierarchy of the layout. */
 export function listCgroups(layout: CgroupLayout = hostLayout()): string[] {
   const parents = new Set<string>();
   if (layout.v2Parent) parents.add(join(layout.v2Parent, PARENT));
-  for (const c of ['memory', 'cpu', 'cpuacct', 'pids'] as V1Controller[]) {
+  for (const c of V1_CONTROLLERS) {
     const r = layout.v1Roots[c];
     if (r) parents.add(join(r, PARENT));
   }

@@ -5,11 +5,11 @@ import { join, posix } from 'node:path';
 import { parseProcCgroup } from './proc-cgroup';
 
 export type CgroupVersion = 'v2' | 'v1' | 'hybrid' | 'none';
-export type V1Controller = 'memory' | 'cpu' | 'cpuacct' | 'pids';
+export type V1Controller = 'memory' | 'cpu' | 'cpuacct' | 'pids' | 'devices';
 /** The controllers behind --memory, --cpus and --pids-limit. */
 export type LimitController = 'memory' | 'cpu' | 'pids';
 export const LIMIT_CONTROLLERS: readonly LimitController[] = ['memory', 'cpu', 'pids'];
-const V1_CONTROLLERS: readonly V1Controller[] = ['memory', 'cpu', 'cpuacct', 'pids'];
+export const V1_CONTROLLERS: readonly V1Controller[] = ['memory', 'cpu', 'cpuacct', 'pids', 'devices'];
 
 /**
  * Rootless v2: processes may not sit in a cgroup whose subtree_control enables controllers, so
@@ -29,6 +29,11 @@ export interface CgroupLayout {
   v2Controllers: string[];
   /** Which hierarchy serves each limit; null when no hierarchy offers the controller. */
   backend: Record<LimitController, 'v1' | 'v2' | null>;
+  /**
+   * Who enforces the device allowlist (cgroups/devices.ts): v1's devices controller, a BPF program
+   * on the v2 cgroup, or nobody (rootless: the kernel refuses device nodes in a user namespace anyway).
+   */
+  devices: 'v1' | 'v2' | null;
   rootless: boolean;
   /** We may create cgroups (root, or a writable delegated v2 subtree). */
   canWrite: boolean;
@@ -113,6 +118,7 @@ export function detect(opts: DetectOptions = {}): CgroupLayout {
     v1Roots,
     v2Controllers: [],
     backend: { memory: null, cpu: null, pids: null },
+    devices: null,
     rootless,
     canWrite: false,
   };
@@ -167,6 +173,8 @@ export function detect(opts: DetectOptions = {}): CgroupLayout {
     else if (layout.v2Controllers.includes(c)) layout.backend[c] = 'v2';
   }
   layout.canWrite = v1Usable || layout.v2Parent !== undefined;
+  // Loading a BPF program needs CAP_SYS_ADMIN on the host: rootless has no device cgroup layer.
+  layout.devices = v1Usable && v1Roots.devices ? 'v1' : !rootless && layout.v2Parent ? 'v2' : null;
 
   const missing = LIMIT_CONTROLLERS.filter((c) => layout.backend[c] === null);
   if (!layout.canWrite) {

@@ -1,6 +1,8 @@
 // User-facing resource limits (--memory, --cpus, --pids-limit): parsing, validation, and the
 // values each cgroup version wants written.
 import { availableParallelism } from 'node:os';
+import * as grammar from '../../../shared/grammar';
+import { problemLine, type Parsed } from '../../../shared/grammar';
 
 export interface Limits {
   /** Memory limit in bytes. */
@@ -20,41 +22,27 @@ export interface LimitFlags {
 
 /** The CFS period used for --cpus, in microseconds (the kernel's and docker's default). */
 export const CPU_PERIOD_US = 100_000;
-/** Smallest memory limit accepted: below this even a shell cannot start. */
-export const MIN_MEMORY = 6 * 1024 * 1024;
+export { MIN_MEMORY } from '../../../shared/grammar';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+/** The shared grammar's answer, or a one-line error naming the flag (the rules live in app/shared/grammar.ts). */
+function orThrow<T>(flag: string, input: string | number, r: Parsed<T>): T {
+  if (!r.ok) throw new Error(problemLine(flag, input, r.problem));
+  return r.value;
+}
 
 /** "64m", "1g", "512k", "1.5g", "1048576" → bytes. Throws a one-line error naming --memory. */
 export function parseMemory(input: string | number): number {
-  const text = String(input).trim();
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?$/i.exec(text);
-  if (!m) throw new Error(`--memory ${JSON.stringify(text)}: expected a size like 64m or 1g (units b, k, m, g)`);
-  const bytes = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`--memory ${JSON.stringify(text)}: too large; use a size like 64m or 1g`);
-  if (bytes < MIN_MEMORY) throw new Error(`--memory ${JSON.stringify(text)}: the minimum is 6m; use a size like 64m or 1g`);
-  return bytes;
+  return orThrow('--memory', input, grammar.parseMemory(input));
 }
 
 /** "0.5" → 0.5 CPUs. Between 0.01 and the number of CPUs on this machine. */
 export function parseCpus(input: string | number, ncpu = availableParallelism()): number {
-  const text = String(input).trim();
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) throw new Error(`--cpus ${JSON.stringify(text)}: expected a number of CPUs like 0.5 or 2`);
-  const cpus = Number(text);
-  if (cpus < 0.01 || cpus > ncpu) {
-    throw new Error(`--cpus ${JSON.stringify(text)}: must be between 0.01 and ${ncpu} (the CPUs on this machine)`);
-  }
-  return cpus;
+  return orThrow('--cpus', input, grammar.parseCpus(input, ncpu));
 }
 
-/** "20" → 20. An integer ≥ 1. */
+/** "20" → 20. An integer from 1 to the kernel's PID_MAX_LIMIT. */
 export function parsePidsLimit(input: string | number): number {
-  const text = String(input).trim();
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
-    throw new Error(`--pids-limit ${JSON.stringify(text)}: expected a whole number of processes, at least 1 (e.g. 100)`);
-  }
-  return n;
+  return orThrow('--pids-limit', input, grammar.parsePidsLimit(input));
 }
 
 /** Parses every flag that is set; empty strings count as unset. */

@@ -1,5 +1,6 @@
 // Everything the host can see of one container, gathered in one call.
 import type { Inspection, ProcessEntry } from '../../../shared/types';
+import { confinement } from './confinement';
 import { hostnames } from './hostname';
 import { gidMap, mountTable, uidMap } from './identity';
 import { compareNamespaces } from './namespaces';
@@ -17,16 +18,19 @@ export async function inspectContainerAsync(c: { id: string; pid: number; execPi
 }
 
 function withProcesses(c: { id: string; pid: number }, hostProcesses: ProcessEntry[]): Inspection {
+  const namespaces = compareNamespaces(c.pid);
+  const uids = uidMap(c.pid);
   return {
     id: c.id,
     pid: c.pid,
     hostname: hostnames(c.pid),
     hostProcesses,
     containerProcesses: hostProcesses.filter((p) => p.inContainer),
-    namespaces: compareNamespaces(c.pid),
-    uidMap: uidMap(c.pid),
+    namespaces,
+    uidMap: uids,
     gidMap: gidMap(c.pid),
     mounts: mountTable(c.pid),
+    confinement: confinement(c.pid, namespaces, uids),
   };
 }
 

@@ -6,6 +6,8 @@ import { delimiter, join } from 'node:path';
 import { syscallLog } from '../../../../native/syscall-log';
 import { LockerError } from '../errors';
 
+const IP_TIMEOUT_MS = 60_000;
+
 const SEARCH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 const found = new Map<string, string>();
 
@@ -53,8 +55,19 @@ export function ip(args: string[], where: Where = {}, script?: string): string {
       : [`--net=/proc/${where.pid}/ns/net`];
     argv = [...ns, '--', ipPath, ...args];
   }
-  const shown = `${file === ipPath ? 'ip' : 'nsenter'} ${argv.join(' ')}`;
-  const r = spawnSync(file, argv, { input: script ?? '', encoding: 'utf8', timeout: 10000, env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } });
+  return runLogged(file, argv, `${file === ipPath ? 'ip' : 'nsenter'} ${argv.join(' ')}`, script);
+}
+
+/** `nft -f -` with `script` on stdin (host namespace), recorded in the syscall log like ip. Returns stdout. */
+export function nft(args: string[], script?: string): string {
+  const file = tool('nft', 'nftables');
+  return runLogged(file, script === undefined ? args : [...args, '-f', '-'], `nft ${[...args, ...(script === undefined ? [] : ['-f', '-'])].join(' ')}`, script);
+}
+
+/** One spawn of a host tool, its execve in the syscall log; IpError names the command and its stderr. */
+function runLogged(file: string, argv: string[], shown: string, script?: string): string {
+  // A guard against a hung tool, not a speed limit: under emulation (the VM lane's TCG guest) one run can take seconds.
+  const r = spawnSync(file, argv, { input: script ?? '', encoding: 'utf8', timeout: IP_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } });
   if (syscallLog.active) {
     syscallLog.record({
       where: 'host', name: 'execve', args: script ? `${shown} <<< ${JSON.stringify(script.trim().split('\n').join('; '))}` : shown,
