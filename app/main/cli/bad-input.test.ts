@@ -20,7 +20,7 @@ const cases: Array<[string, string[], RegExp]> = [
   ['an invalid hostname', ['run', '--hostname', 'bad_name!', '--', 'true'], /^locker: invalid hostname "bad_name!": use letters, digits/],
   ['an over-long hostname', ['run', '--hostname', 'a'.repeat(65), '--', 'true'], /the kernel allows at most 64$/],
   ['a hostname without a uts namespace', ['run', '--no-ns', 'uts', '--hostname', 'x', '--', 'true'], /--hostname needs the uts namespace/],
-  ['a missing rootfs', ['run', '--rootfs', '/no/such/rootfs', '--', 'true'], /^locker: rootfs "\/no\/such\/rootfs" does not exist; pass a directory or a \.tar/],
+  ['a missing rootfs', ['run', '--rootfs', '/no/such/rootfs', '--', 'true'], /^locker: rootfs "\/no\/such\/rootfs" does not exist \(nor is it an image name in locker images\); pass a directory or a \.tar/],
   ['a corrupt tarball', ['run', '--rootfs', corrupt, '--', 'true'], /is not a readable tar archive .*; re-create it/],
   ['a command not in the rootfs', ['run', '--', 'no-such-command'], /^locker: "no-such-command" not found in the rootfs \(PATH=.*\); give a full path/],
   ['a path that is not executable', ['run', '--', '/etc/passwd'], /"\/etc\/passwd" is not an executable file in the rootfs/],

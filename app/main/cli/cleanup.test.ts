@@ -1,6 +1,6 @@
 // `locker cleanup` removes the remains of exited containers and keeps running ones.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sandbox, startCli, until } from '../testing/harness';
@@ -29,4 +29,18 @@ test('cleanup removes exited containers and keeps the running one', async () => 
     sb.run(['stop', '-t', '0', 'alive']);
     await running.done;
   }
+});
+
+test('a partial import of a dead CLI is listed by --dry-run (and kept), then removed', () => {
+  const images = join(sb.dataDir, 'images');
+  // The name carries its creator: pid 4194305 is above the kernel's highest possible pid.
+  const partial = '.partial-tar-v2-0123456789abcdef-p4194305s1-AbCdEf';
+  mkdirSync(join(images, partial, 'rootfs'), { recursive: true });
+  const dry = sb.run(['cleanup', '--dry-run']);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`would remove partial import ${partial}`));
+  assert.ok(existsSync(join(images, partial)), 'a dry run removes nothing');
+  const r = sb.run(['cleanup']);
+  assert.match(r.stdout, new RegExp(`removed partial import ${partial}`));
+  assert.ok(!existsSync(join(images, partial)));
 });

@@ -84,7 +84,22 @@ describe('a running container seen from another process', () => {
     for (const cmd of [['stop', 'nope'], ['rm', 'nope'], ['exec', 'nope', '--', 'true'], ['inspect', 'nope']]) {
       const r = sb.run(cmd);
       assert.equal(r.status, 2, cmd.join(' '));
-      assert.equal(r.stderr, 'locker: no container "nope"; see locker ps for the ids\n');
+      // inspect also reads containers of other engines, so it points at their list too.
+      const see = cmd[0] === 'inspect' ? 'locker ps (or locker ps --all-engines for every engine\'s)' : 'locker ps';
+      assert.equal(r.stderr, `locker: no container "nope"; see ${see} for the ids\n`);
     }
   });
+});
+
+test('rm tries every id: each missing one is reported, the others are removed, the exit is non-zero', () => {
+  const made = ['a', 'b'].map((n) => {
+    const r = sb.run(['run', '--keep', '--name', `rm-${n}`, '--', 'true']);
+    assert.equal(r.status, 0, r.stderr);
+    return n;
+  });
+  const r = sb.run(['rm', 'nosuch1', `rm-${made[0]}`, 'nosuch2', `rm-${made[1]}`]);
+  assert.equal(r.status, 2);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['rm-a', 'rm-b']);
+  assert.deepEqual(r.stderr.trim().split('\n'), ['locker: no container "nosuch1"; see locker ps for the ids', 'locker: no container "nosuch2"; see locker ps for the ids']);
+  assert.deepEqual(ps().filter((c) => c.name.startsWith('rm-')), []);
 });

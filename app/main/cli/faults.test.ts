@@ -70,7 +70,8 @@ describe('the CLI killed with SIGKILL', () => {
     const limits = cgroupsWork ? ['--pids-limit', '50'] : [];
     const run = startGroup(['run', ...limits, '--', 'sh', '-c', 'echo ready; exec sleep 60']);
     await until(() => run.out().includes('ready'), 10000);
-    const [{ id, record }] = records();
+    // The command can print before the runtime has written its record: wait for the record too.
+    const [{ id, record }] = await until(() => (records()[0]?.record?.state === 'running' ? records() : undefined), 10000);
     assert.ok(record && record.state === 'running');
     const layerDirs = ['upper', 'work', 'rootfs'].map((d) => join(sb.dataDir, 'containers', id, d));
     assert.ok(layerDirs.some(existsSync));
@@ -104,7 +105,7 @@ describe('the CLI killed with SIGKILL', () => {
     await until(() => run.out().includes('ready'), 10000);
     const childPid = Number(/child=(\d+)/.exec(run.out())![1]);
     const childStart = processStartTime(childPid)!;
-    const [{ id }] = records();
+    const [{ id }] = await until(() => (records()[0]?.record?.state === 'running' ? records() : undefined), 10000);
     run.child.kill('SIGKILL');
     await exited(run.child);
     await new Promise((r) => setTimeout(r, 200));
@@ -227,11 +228,11 @@ describe('a data dir that is read-only or full', () => {
       mkdirSync(join(data, 'images'));
       const r = inPrivateMountNs(`mount --bind ${data} ${data} && mount -o remount,bind,ro ${data} && LOCKER_DATA_DIR=${data} "$CLI" run -- true; echo rc=$?`);
       assert.match(r.stdout, /^rc=2$/m, r.stderr);
-      assert.match(r.stderr, /cannot write the data dir .* \(it is on a read-only filesystem\); .*LOCKER_DATA_DIR/);
+      assert.match(r.stderr, /^locker: cannot write the data dir: \S+ is on a read-only filesystem; .*LOCKER_DATA_DIR/);
       assert.doesNotMatch(r.stderr, /internal error|at /);
       // Only the image dir read-only: the import is refused, the container dir it had made is gone.
       const r2 = inPrivateMountNs(`mount --bind ${data}/images ${data}/images && mount -o remount,bind,ro ${data}/images && LOCKER_DATA_DIR=${data} "$CLI" run --rootfs ${smallTar()} -- true; echo rc=$?`);
-      assert.match(r2.stderr, /cannot write the data dir .*images \(it is on a read-only filesystem\)/, r2.stderr);
+      assert.match(r2.stderr, /cannot write the data dir: \S+images is on a read-only filesystem/, r2.stderr);
       assert.deepEqual(readdirSync(join(data, 'containers')), []);
       assert.deepEqual(readdirSync(join(data, 'images')), []);
     } finally {

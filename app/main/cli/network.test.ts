@@ -2,20 +2,21 @@
 // and the host bridge address, rootless ones have loopback only, and nothing is left per container.
 // Skipped until the runtime calls the network module (app/main/runtime/network).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BRIDGE, IPS_DIR, ROOTLESS_NOTE, lockerVeths, removeBridgeIfUnused } from '../runtime/network';
+import { BRIDGE, IPS_DIR, ROOTLESS_NOTE, lockerVeths } from '../runtime/network';
 import { runAsUser, sandbox, startCli, until, userDataDir } from '../testing/harness';
 
 const wired = readFileSync(join(__dirname, '..', 'runtime', 'runtime.js'), 'utf8').includes('setupNetwork');
 const skip = wired ? false : 'the runtime does not call setupNetwork yet';
-const bridgeExisted = existsSync(`/sys/class/net/${BRIDGE}`);
 const sb = sandbox();
 after(() => {
   sb.run(['rm', '-f', 'net-a']);
   sb.cleanup();
-  if (!bridgeExisted) removeBridgeIfUnused();
+  // the bridge stays: another test file may be launching onto it right now; scripts/test.mjs
+  // removes it once every file is done, when the run created it
 });
 
 const leaseFor = (address: string): boolean => existsSync(join(IPS_DIR, address));
@@ -57,7 +58,9 @@ describe('networking via the CLI', { skip }, () => {
     assert.deepEqual(lockerVeths().filter((v) => !veths.includes(v)), []);
   });
 
-  test('a rootless container has loopback only, up, and says why', () => {
+  // Where /dev/net/tun opens for every user and pasta is installed, rootless gets pasta's network (publish.test.ts).
+  const pastaUsable = ((statSync('/dev/net/tun', { throwIfNoEntry: false })?.mode ?? 0) & 0o006) === 0o006 && spawnSync('sh', ['-c', 'command -v pasta']).status === 0;
+  test('a rootless container without pasta has loopback only, up, and says why', { skip: pastaUsable ? 'pasta can run here: see publish.test.ts' : false }, () => {
     const dir = userDataDir();
     const r = runAsUser(dir, ['run', '--', 'sh', '-c', 'ip addr; ping -c1 -W2 127.0.0.1']);
     assert.equal(r.status, 0, r.stdout + r.stderr);

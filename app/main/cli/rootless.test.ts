@@ -1,13 +1,17 @@
 // The same checks as run.test.ts, as an ordinary user: the user namespace maps them to root inside.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { TEST_USER, runAsUser, userDataDir } from '../testing/harness';
+import { runAsUser, testUserUid, userDataDir } from '../testing/harness';
+import { imagesDir } from '../runtime/data-dir';
+import { defaultRootfs } from '../runtime/rootfs/default-rootfs';
 
 const data = userDataDir();
 after(() => rmSync(data, { recursive: true, force: true }));
-const uid = spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim();
+const uid = String(testUserUid());
 
 describe('rootless locker run', () => {
   test('PID 1, root inside, the caller outside, own hostname and root', () => {
@@ -47,6 +51,23 @@ describe('rootless locker run', () => {
     const r = runAsUser(data, ['run', '--no-ns', 'net', '--', 'readlink', '/proc/self/ns/net']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), spawnSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).stdout.trim());
+  });
+
+  test('a root-owned directory rootfs with a 0700 /root: one line naming the path and the fix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'locker-rootowned-'));
+    try {
+      chmodSync(dir, 0o755);
+      const rootfs = join(dir, 'rootfs');
+      assert.equal(spawnSync('cp', ['-a', defaultRootfs(imagesDir(mkdtempSync(join(dir, 'images-')))), rootfs]).status, 0);
+      chmodSync(join(rootfs, 'root'), 0o700);
+      const r = runAsUser(data, ['run', '--rootfs', rootfs, '--', 'true']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^locker: the container cannot enter ${rootfs}/root \\(uid 0, mode 0700\\): without root, other users' files are closed to it; chown -R the rootfs`));
+      assert.ok(r.stderr.length <= 300, `short: ${r.stderr.length}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('nothing is left in the data dir but the image cache', () => {

@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { DEFAULT_CAPS, capMask, capNames } from '../runtime/security/capabilities';
 import { CLI, REPO, TEST_USER, cliForTestUser, runAsUser, sandbox, startCli, until, userDataDir } from '../testing/harness';
+import { openableHostDisk } from '../testing/devices';
+import { buildSysprobeRootfs, probeResults } from '../testing/sysprobe';
 
 const sb = sandbox();
 const userData = userDataDir();
@@ -37,10 +39,12 @@ function statusField(text: string, field: string): string {
 }
 
 function assertDefaultCaps(status: string): void {
-  for (const f of ['CapBnd', 'CapEff', 'CapPrm', 'CapInh']) {
+  for (const f of ['CapBnd', 'CapEff', 'CapPrm']) {
     const mask = BigInt('0x' + statusField(status, f));
     assert.deepEqual(capNames(mask), capNames(DEFAULT_MASK), f);
   }
+  // Inheritable empty, unlike Docker before CVE-2022-24769.
+  assert.equal(statusField(status, 'CapInh'), '0000000000000000');
   assert.equal(statusField(status, 'CapAmb'), '0000000000000000');
   assert.equal(statusField(status, 'NoNewPrivs'), '1');
 }
@@ -149,7 +153,7 @@ describe('masked and read-only paths', () => {
       const script = [
         'for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats; do test -e $f && echo "$f $(head -c 4096 $f | wc -c)"; done',
         'echo 1 > /proc/sys/kernel/hostname 2>/dev/null && echo sys-writable || echo sys-readonly',
-        'test -e /proc/sysrq-trigger && { echo b > /proc/sysrq-trigger 2>/dev/null && echo sysrq-writable || echo sysrq-readonly; }',
+        'test -e /proc/sysrq-trigger && { echo h > /proc/sysrq-trigger 2>/dev/null && echo sysrq-writable || echo sysrq-readonly; }',
         'echo acpi=$(ls -A /proc/acpi 2>/dev/null | wc -l) firmware=$(ls -A /sys/firmware 2>/dev/null | wc -l)',
         'grep -E " /proc/(sys|irq|bus|sysrq-trigger) " /proc/self/mountinfo',
       ].join('\n');
@@ -296,11 +300,244 @@ describe('escape attempts fail', () => {
   test('root: no leaked fd to use, /proc/sysrq-trigger and /proc/sys not writable, kernel files masked', () => {
     const r = asRoot([
       'for n in 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do test -e /proc/$$/fd/$n && echo LEAK$n; done',
-      'echo c > /proc/sysrq-trigger 2>/dev/null && echo SYSRQ',
+      'echo h > /proc/sysrq-trigger 2>/dev/null && echo SYSRQ',
       'echo 1 > /proc/sys/vm/drop_caches 2>/dev/null && echo SYSCTL',
       'cat /proc/keys /proc/timer_list /proc/kcore 2>/dev/null | wc -c',
     ].join('\n'));
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), '0');
+  });
+});
+
+// The seccomp default profile (Docker's): each row is a syscall an escape or a kernel exploit
+// needs, the answer a default container gets, and the answer with --security-opt
+// seccomp=unconfined on this kernel, so every row shows that the filter, not something else, said no.
+describe('seccomp: Docker\'s default profile', () => {
+  let probeRoot = '';
+  before(() => {
+    probeRoot = buildSysprobeRootfs(work);
+  });
+  const ioUringOff = readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim() !== '0';
+  const notEperm = /^(?!EPERM$)/;
+  const SECCOMP_ROWS: Array<{ attack: string; probe: string; confined: string; unconfined: RegExp }> = [
+    // clone-newuser first: once unshare-user has moved the probe into a new user namespace, a nested one fails anyway.
+    { attack: 'nested user namespace through clone(CLONE_NEWUSER)', probe: 'clone-newuser', confined: 'EPERM', unconfined: /^OK$/ },
+    { attack: 'nested user namespace (unshare -U -r)', probe: 'unshare-user', confined: 'EPERM', unconfined: /^OK$/ },
+    { attack: 'clone3, whose flags a filter cannot read', probe: 'clone3', confined: 'ENOSYS', unconfined: /^OK$/ },
+    { attack: 'kernel keyring: keyctl', probe: 'keyctl', confined: 'EPERM', unconfined: /^OK$/ },
+    { attack: 'kernel keyring: add_key', probe: 'add_key', confined: 'EPERM', unconfined: /^ENODEV$/ },
+    { attack: 'kernel keyring: request_key', probe: 'request_key', confined: 'EPERM', unconfined: /^ENOKEY$/ },
+    { attack: 'userfaultfd (wins kernel races)', probe: 'userfaultfd', confined: 'EPERM', unconfined: /^OK$/ },
+    { attack: 'io_uring_setup', probe: 'io_uring_setup', confined: 'EPERM', unconfined: ioUringOff ? /^EPERM$/ : /^OK$/ },
+    { attack: 'bpf', probe: 'bpf', confined: 'EPERM', unconfined: /^EINVAL$/ },
+    { attack: 'perf_event_open', probe: 'perf_event_open', confined: 'EPERM', unconfined: notEperm },
+    { attack: 'AF_VSOCK socket (to the hypervisor)', probe: 'vsock', confined: 'EPERM', unconfined: /^(OK|EAFNOSUPPORT)$/ },
+    { attack: 'AF_VSOCK with high bits set in the family', probe: 'vsock-high-bits', confined: 'EPERM', unconfined: /^(OK|EAFNOSUPPORT)$/ },
+    { attack: 'personality(ADDR_NO_RANDOMIZE): ASLR off', probe: 'personality-aslr-off', confined: 'EPERM', unconfined: /^OK$/ },
+    // What programs need keeps working: fork, threads (glibc falls back from clone3 to clone), sockets.
+    { attack: '(allowed) clone without namespace flags', probe: 'clone-plain', confined: 'OK', unconfined: /^OK$/ },
+    { attack: '(allowed) fork', probe: 'fork', confined: 'OK', unconfined: /^OK$/ },
+    { attack: '(allowed) pthread_create', probe: 'pthread', confined: 'OK', unconfined: /^OK$/ },
+    { attack: '(allowed) AF_INET socket', probe: 'inet', confined: 'OK', unconfined: /^OK$/ },
+    { attack: '(allowed) personality query', probe: 'personality-query', confined: 'OK', unconfined: /^OK$/ },
+  ];
+  const probes = ['status', ...SECCOMP_ROWS.map((r) => r.probe)];
+  const seccompModes: Array<[string, (extra: string[]) => ReturnType<typeof asRoot>]> = [
+    ['root', (extra) => sb.run(['run', '--rootfs', probeRoot, ...extra, '--', '/bin/sysprobe', ...probes])],
+    ['root with a user namespace', (extra) => sb.run(['run', '--ns', 'pid,uts,mnt,user,ipc,net,cgroup', '--rootfs', probeRoot, ...extra, '--', '/bin/sysprobe', ...probes])],
+    ['rootless', (extra) => runAsUser(userData, ['run', '--rootfs', probeRoot, ...extra, '--', '/bin/sysprobe', ...probes])],
+  ];
+  for (const [mode, run] of seccompModes) {
+    test(`${mode}: each row denied by the filter, and allowed (or another answer) without it`, () => {
+      const confined = run([]);
+      assert.equal(confined.status, 0, confined.stderr);
+      const c = probeResults(confined.stdout);
+      assert.equal(c.Seccomp, '2', confined.stdout);
+      assert.equal(c.Seccomp_filters, '1', confined.stdout);
+      const open = run(['--security-opt', 'seccomp=unconfined']);
+      assert.equal(open.status, 0, open.stderr);
+      const u = probeResults(open.stdout);
+      assert.equal(u.Seccomp, '0', open.stdout);
+      for (const row of SECCOMP_ROWS) {
+        assert.equal(c[row.probe], row.confined, `${row.attack}: ${row.probe} in a default container\n${confined.stdout}`);
+        assert.match(u[row.probe] ?? '', row.unconfined, `${row.attack}: ${row.probe} unconfined\n${open.stdout}`);
+      }
+    });
+  }
+
+  for (const [mode, run] of modes) {
+    test(`${mode}: ordinary programs still work under the filter`, () => {
+      const r = run([
+        "grep '^Seccomp:' /proc/self/status",
+        'ls / > /dev/null && echo ls-ok',
+        'cat /proc/version /proc/self/stat > /dev/null && echo cat-ok',
+        'ps > /dev/null && echo ps-ok',
+        'command -v bash > /dev/null && { bash -c "echo bash-ok" || echo BASH-FAILED; }',
+        'date > /dev/null && id -u && echo x | tr x y && sleep 0 && echo tools-ok',
+        'command -v wget > /dev/null && { wget --help > /dev/null 2>&1 && echo wget-ok || echo WGET-FAILED; } || true',
+        '(echo sub-ok) & wait',
+      ].join('\n'));
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^Seccomp:\s+2$/m);
+      for (const ok of ['ls-ok', 'cat-ok', 'ps-ok', 'tools-ok', 'sub-ok']) assert.match(r.stdout, new RegExp(`^${ok}$`, 'm'), r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /FAILED/);
+      const open = run("grep '^Seccomp:' /proc/self/status", ['--security-opt', 'seccomp=unconfined']);
+      assert.match(open.stdout, /^Seccomp:\s+0$/m, open.stderr);
+    });
+  }
+
+  test('the syscall log shows the filter installed after no_new_privs, the last step before execve', () => {
+    const r = sb.run(['run', '--trace', '--', 'true']);
+    assert.equal(r.status, 0, r.stderr);
+    const m = /\[child\] seccomp\(SECCOMP_SET_MODE_FILTER, 0, \{len=(\d+), docker-default: (\d+) allowed, 3 checked by argument, clone3 ENOSYS, EPERM otherwise\}\) = 0/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.ok(Number(m[1]) < 4096 && Number(m[2]) > 250, m[0]);
+    const child = r.stderr.split('\n').filter((l) => l.startsWith('[child]'));
+    const at = child.findIndex((l) => l.includes('seccomp('));
+    assert.match(child[at - 1], /prctl\(PR_SET_NO_NEW_PRIVS, 1\) = 0/);
+    assert.ok(child.slice(at + 1).every((l) => l.includes('execve(')), child.slice(at).join('\n'));
+    const open = sb.run(['run', '--trace', '--security-opt', 'seccomp=unconfined', '--', 'true']);
+    assert.equal(open.status, 0, open.stderr);
+    assert.doesNotMatch(open.stderr, /seccomp\(/);
+  });
+
+  test('bad --security-opt values get one line naming the fix', () => {
+    for (const [opt, line] of [
+      ['seccomp=/tmp/profile.json', /^locker: --security-opt seccomp=\/tmp\/profile\.json: profile files are not supported; use seccomp=unconfined/],
+      ['seccomp=', /profile files are not supported; use seccomp=unconfined/],
+      ['apparmor=unconfined', /^locker: --security-opt "apparmor=unconfined" is not supported; the one Locker knows is seccomp=unconfined/],
+    ] as const) {
+      const r = sb.run(['run', '--security-opt', opt, '--', 'true']);
+      assert.notEqual(r.status, 0);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, line);
+    }
+  });
+
+  for (const [mode, cli, start] of [
+    ['root', (args: string[]) => sb.run(args), (args: string[]) => startCli(sb, args)],
+    ['rootless', (args: string[]) => runAsUser(userData, args), (args: string[]) => startAsUser(args)],
+  ] as const) {
+    test(`${mode}: locker exec gets the container's filter (and none in an unconfined one)`, async () => {
+      for (const [name, extra, want] of [[`sc-${mode[0]}`, [], '2'], [`scu-${mode[0]}`, ['--security-opt', 'seccomp=unconfined'], '0']] as const) {
+        const run = start(['run', '--name', name, '--rootfs', probeRoot, ...extra, '--', '/bin/sysprobe', 'wait']);
+        try {
+          await until(() => run.output().includes('ready'), 10000);
+          const ex = cli(['exec', name, '--', '/bin/sysprobe', 'status', 'unshare-user', 'keyctl', 'clone3', 'fork']);
+          assert.equal(ex.status, 0, ex.stderr);
+          const e = probeResults(ex.stdout);
+          assert.equal(e.Seccomp, want, ex.stdout);
+          if (want === '2') assert.deepEqual([e['unshare-user'], e.keyctl, e.clone3, e.fork], ['EPERM', 'EPERM', 'ENOSYS', 'OK'], ex.stdout);
+          else assert.equal(e.keyctl, 'OK', ex.stdout);
+        } finally {
+          cli(['rm', '-f', name]);
+          await run.done;
+        }
+      }
+    });
+  }
+});
+
+/** Starts the CLI as the test user without waiting (rootless exec tests). */
+function startAsUser(args: string[]): { done: Promise<unknown>; output(): string } {
+  const child = spawn('runuser', ['-u', TEST_USER, '--', 'env', `LOCKER_DATA_DIR=${userData}`, 'HOME=/tmp', cliForTestUser(), ...args],
+    { cwd: '/tmp', stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  return { done: new Promise((r) => child.once('exit', r)), output: () => out };
+}
+
+// exec planned like run (plan.ts buildExecPlan) and the device allowlist (cgroups/devices.ts): each
+// row an attack through `locker exec` or a device node, run against a fresh default container as
+// root on the real kernel; `check` gets what the probe printed (stdout + stderr) and its status.
+describe('exec and device access', () => {
+  const disk = openableHostDisk();
+  const EXEC_ROWS: Array<{ attack: string; run: string[]; exec: string[]; caller?: string[]; check(out: string, status: number | null, id: string): void }> = [
+    {
+      attack: 'exec over --pids-limit 5: ten background processes',
+      run: ['--pids-limit', '5'],
+      exec: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & echo started; done'],
+      check(out) {
+        const started = out.match(/^started$/gm)?.length ?? 0;
+        assert.ok(started >= 1 && started < 10, `${started} started:\n${out}`);
+        assert.match(out, /can't fork|Resource temporarily unavailable/);
+      },
+    },
+    {
+      attack: 'exec over --memory 32m: 100 MB held by tail',
+      run: ['--memory', '32m'],
+      exec: ['sh', '-c', 'head -c 100m /dev/zero | tail > /dev/null; echo tail-status=$?'],
+      check(out, _status, id) {
+        assert.match(out, /^tail-status=137$/m, 'tail is OOM-killed (SIGKILL)\n' + out);
+        const oomControl = `/sys/fs/cgroup/memory/locker/${id}/memory.oom_control`; // v1 (this host); v2: memory.events
+        if (existsSync(oomControl)) assert.match(readFileSync(oomControl, 'utf8'), /^oom_kill [1-9]/m, 'counted in the container\'s cgroup');
+      },
+    },
+    {
+      attack: 'exec outside the container\'s cgroups',
+      run: ['--pids-limit', '20'],
+      exec: ['sh', '-c', 'cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup'],
+      check(out, status) {
+        assert.equal(status, 0, out);
+        const [self, init] = out.split('---\n');
+        assert.equal(self, init, 'the same cgroup as init in every hierarchy');
+        // In the container's cgroup namespace its cgroup is the root: a process outside shows /.. paths.
+        assert.doesNotMatch(self, /\.\./);
+        assert.match(self, /:pids:\/\n/);
+      },
+    },
+    {
+      attack: 'exec keeps the caller\'s supplementary groups (setpriv --groups 10,20)',
+      run: [],
+      caller: ['setpriv', '--groups', '10,20'],
+      exec: ['grep', '^Groups:', '/proc/self/status'],
+      check(out, status) {
+        assert.equal(status, 0, out);
+        assert.match(out, /^Groups:\s*$/m, out);
+      },
+    },
+    {
+      attack: 'mknod a host disk in a default container, then read 1 byte',
+      run: [],
+      exec: ['sh', '-c', `mknod /tmp/disk b ${disk?.major} ${disk?.minor} && echo MADE; head -c1 /tmp/disk > /dev/null && echo READ; mknod /disk b ${disk?.major} ${disk?.minor} && echo MADE; echo end`],
+      check(out) {
+        assert.doesNotMatch(out, /MADE|READ/);
+        assert.match(out, /mknod: \/tmp\/disk: Operation not permitted/, 'EPERM from the devices cgroup (m is not allowed)\n' + out);
+        assert.match(out, /^end$/m);
+      },
+    },
+    {
+      attack: 'read 1 byte of a host disk from a container that shares the host\'s /dev (no nodev there)',
+      run: ['--no-ns', 'mnt'],
+      exec: ['sh', '-c', `head -c1 ${disk?.path} > /dev/null && echo READ; head -c1 /dev/zero | wc -c`],
+      check(out) {
+        assert.doesNotMatch(out, /READ/);
+        assert.match(out, /Operation not permitted/, 'the devices cgroup alone refuses it\n' + out);
+        assert.match(out, /^1$/m, '/dev/zero is on the list');
+      },
+    },
+  ];
+  for (const row of EXEC_ROWS) {
+    test(`root: ${row.attack}`, { skip: disk ? false : 'no block device this process may open' }, async () => {
+      const name = `ex${EXEC_ROWS.indexOf(row)}`;
+      const run = startCli(sb, ['run', '--name', name, ...row.run, '--', 'sh', '-c', 'echo ready; exec sleep 60']);
+      try {
+        await until(() => run.output().includes('ready'), 10000);
+        const id = JSON.parse(sb.run(['ps', '--json']).stdout).find((c: { name: string }) => c.name === name).id as string;
+        const [cmd, ...args] = [...(row.caller ?? []), CLI, 'exec', name, '--', ...row.exec];
+        const r = spawnSync(cmd, args, { env: sb.env, encoding: 'utf8', timeout: 20000 });
+        row.check(r.stdout + r.stderr, r.status, id);
+      } finally {
+        sb.run(['rm', '-f', name]);
+        await run.done;
+      }
+    });
+  }
+
+  test('root: init loses the caller\'s supplementary groups too', () => {
+    const r = spawnSync('setpriv', ['--groups', '10,20', CLI, 'run', '--', 'grep', '^Groups:', '/proc/self/status'], { env: sb.env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Groups:\s*$/m);
+    assert.match(spawnSync('setpriv', ['--groups', '10,20', 'grep', '^Groups:', '/proc/self/status'], { encoding: 'utf8' }).stdout, /^Groups:\s*10 20/m, 'the caller has them');
   });
 });
