@@ -52,8 +52,11 @@ test('attach returns scrollback and the offset live events resume from', async (
 test('a flood pauses the pty until the renderer acks', async () => {
   const { service, hostTerm, data } = setup();
   const { terminalId } = await service.openHostShell({ cols: 80, rows: 24 });
+  await service.attachTerminal({ terminalId });
   const chunk = Buffer.alloc(64 * 1024, 'y');
-  while (!hostTerm.paused) hostTerm.output(chunk);
+  // bounded: if pausing regressed, this would otherwise spin (and buffer) forever
+  for (let i = 0; !hostTerm.paused && i < 1000; i++) hostTerm.output(chunk);
+  assert.ok(hostTerm.paused, 'the flood paused the pty');
   const sent = data.reduce((n, d) => n + d.bytes, 0);
   assert.ok(sent >= HIGH_WATERMARK && sent < HIGH_WATERMARK + chunk.length);
   assert.ok(data.every((d) => d.bytes <= 100 * 1024));
@@ -158,4 +161,21 @@ test('preflight lists the doctor checks with fixes', async () => {
   assert.ok(checks.length >= 5);
   for (const c of checks) assert.ok(['ok', 'warn', 'fail'].includes(c.status) && c.id && c.detail);
   service.dispose();
+});
+
+test('a container terminal opened or closed goes out as a terminals event with the whole list', async () => {
+  const { service } = setup();
+  const seen: { containerId: string; ids: string[] }[] = [];
+  service.on('terminals', (ev) => seen.push({ containerId: ev.containerId, ids: ev.terminals.map((t) => t.terminalId) }));
+  const { container, terminal } = await service.run(runArg as never);
+  const exec = await service.exec({ id: container.id, cols: 80, rows: 24 });
+  await service.closeTerminal({ terminalId: exec.terminalId });
+  assert.deepEqual(seen, [
+    { containerId: container.id, ids: [terminal!.terminalId] },
+    { containerId: container.id, ids: [terminal!.terminalId, exec.terminalId] },
+    { containerId: container.id, ids: [terminal!.terminalId] },
+  ]);
+  // a host shell belongs to no container: no event
+  await service.openHostShell({ cols: 80, rows: 24 });
+  assert.equal(seen.length, 3);
 });

@@ -4,16 +4,21 @@ import { hostname as osHostname } from 'node:os';
 import {
   SYSCALL_BACKLOG, SYSCALL_BATCH_MS,
   type CallArg, type CallName, type Envelope, type EquivalentCommands, type EventName, type HostCheckReport, type HostCleanup, type HostInfo, type LessonList, type LockerCalls,
-  type LockerEvents, type PreflightCheck, type RunResult, type SteppingStatus, type SyscallRecord, type TerminalInfo, type TerminalSnapshot, type VerifyResult,
+  type LockerEvents, type PreflightCheck, type RootfsLayers, type RunResult, type SteppingStatus, type SyscallRecord, type TerminalInfo, type TerminalSnapshot, type VerifyResult,
 } from '../../shared/api';
 import { Stepper, type StepStatus } from '../../../native/stepper';
 import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
 import { loadLessons } from '../lessons/loader';
+import { EnteredLines } from '../lessons/typed-lines';
 import { verifyRules } from '../lessons/verify';
 import type { ContainerInfo, DirListing, Inspection } from '../../shared/types';
 import type { ContainerRuntime, TerminalHandle } from '../runtime/handles';
 import { spawnHostShell, type HostShell } from '../terminals/host-shell';
 import { TerminalSession } from '../terminals/session';
+import { hostCapabilities } from './capabilities';
+import { rootfsLayers } from './rootfs-layers';
+import { MissingSource, checkBinds, shareDirFor, volumesInShare } from './share-volumes';
+import { sameContainers, type ForeignSource } from './foreign-source';
 import { validateCall } from './validate';
 
 export interface ServiceOptions {
@@ -23,6 +28,12 @@ export interface ServiceOptions {
   execShell?: string[];
   /** Where lessons/*.json live (default: the repo's lessons/ or $LOCKER_LESSONS_DIR). */
   lessonsDir?: string;
+  /** Other engines' containers, shown beside Locker's own (the real app: discovery on this machine). */
+  foreign?: ForeignSource;
+  /** How often the machine is scanned for other engines' containers (they send no events). */
+  foreignPollMs?: number;
+  /** Where the app's volumes may come from (default: $LOCKER_SHARE_DIR, else `<data dir>/share`). */
+  shareDir?: string;
 }
 
 /** Per-container syscall history (capped) plus what has not been sent yet. */
@@ -30,6 +41,12 @@ interface SyscallTrack {
   seq: number;
   backlog: SyscallRecord[];
   pending: SyscallRecord[];
+}
+
+/** Loaded on first use, like host-check: inspection pulls in the native helper. */
+function inspectModule(): typeof import('../runtime/inspect') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../runtime/inspect') as typeof import('../runtime/inspect');
 }
 
 /** Loaded on first use: it pulls in the native helper, which transport tests never need. */
@@ -42,10 +59,16 @@ type Listener<E extends EventName> = (payload: LockerEvents[E]) => void;
 
 export class LockerService implements LockerCalls {
   private readonly sessions = new Map<string, TerminalSession>();
-  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set(), syscalls: new Set(), stepping: new Set() };
+  /** What was entered in each terminal: lesson steps ask whether their command was run. */
+  private readonly entered = new EnteredLines();
+  /** What else closing a terminal must do (an exec's process is killed). */
+  private readonly closers = new Map<string, () => void>();
+  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set(), syscalls: new Set(), stepping: new Set(), terminals: new Set() };
   /** Step-through launches by container id, from clone until exec (or cancel/failure). */
   private readonly steppers = new Map<string, Stepper>();
   private readonly stopWatching: () => void;
+  private foreignShown: ContainerInfo[] = [];
+  private foreignTimer: NodeJS.Timeout | undefined;
   private readonly stopLogging: () => void;
   private readonly syscalls = new Map<string, SyscallTrack>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -53,7 +76,8 @@ export class LockerService implements LockerCalls {
   private readonly baseline: { at: number; snapshot: import('../runtime/host-check').HostSnapshot; dataDir: string } | undefined;
 
   constructor(private readonly runtime: ContainerRuntime, private readonly opts: ServiceOptions = {}) {
-    this.stopWatching = runtime.onChange((containers) => {
+    this.stopWatching = runtime.onChange((own) => {
+      const containers = [...own, ...this.foreignShown];
       // A removed container's terminals can never be written to again.
       const alive = new Set(containers.map((c) => c.id));
       for (const s of this.sessions.values()) {
@@ -79,29 +103,67 @@ export class LockerService implements LockerCalls {
   on<E extends EventName>(event: E, listener: Listener<E>): () => void {
     const set = this.listeners[event] as Set<Listener<E>>;
     set.add(listener);
+    if (event === 'containers') this.watchForeign();
     return () => set.delete(listener);
   }
 
+  /** Other engines' containers come and go without telling us: scan while a window listens. */
+  private watchForeign(): void {
+    const source = this.opts.foreign;
+    if (!source || this.foreignTimer) return;
+    this.foreignTimer = setInterval(() => {
+      if (this.listeners.containers.size === 0) return;
+      const own = this.runtime.list();
+      let found: ContainerInfo[];
+      try {
+        found = source.list(own);
+      } catch {
+        return; // a process vanished mid-scan: the next scan sees the machine as it is
+      }
+      if (sameContainers(found, this.foreignShown)) return;
+      this.foreignShown = found;
+      this.emit('containers', [...own, ...found]);
+    }, this.opts.foreignPollMs ?? 3000);
+    this.foreignTimer.unref();
+  }
+
+  /** The foreign container `id`, when it is not one of Locker's own (nor a step-through launch). */
+  private foreignId(id: string): ForeignSource | undefined {
+    if (!this.opts.foreign || this.runtime.get(id) || this.steppers.has(id)) return undefined;
+    return this.opts.foreign;
+  }
+
   /** Validates the raw argument, runs the call and wraps the outcome; never throws. */
-  async dispatch(method: string, arg: unknown): Promise<Envelope<unknown>> {
+  /** `reader` names the connection (a window, a web client): terminal flow control is kept per reader. */
+  async dispatch(method: string, arg: unknown, reader = ''): Promise<Envelope<unknown>> {
     try {
       const checked = validateCall(method as CallName, arg);
-      const fn = this[method as CallName] as (a: unknown) => Promise<unknown>;
-      return { result: await fn.call(this, checked) };
+      const fn = this[method as CallName] as (a: unknown, reader: string) => Promise<unknown>;
+      return { result: await fn.call(this, checked, reader) };
     } catch (e) {
       return { error: e instanceof Error ? e.message : String(e) };
     }
   }
 
   async hostInfo(): Promise<HostInfo> {
-    return { hostname: osHostname(), defaultRootfsLabel: 'embedded default (busybox)', uid: process.getuid?.() ?? -1 };
+    return { hostname: osHostname(), defaultRootfsLabel: 'embedded default (busybox)', uid: process.getuid?.() ?? -1, capabilities: hostCapabilities(), shareDir: this.shareDir };
   }
 
   async listContainers(): Promise<ContainerInfo[]> {
-    return this.runtime.list();
+    const own = this.runtime.list();
+    if (this.opts.foreign) this.foreignShown = this.opts.foreign.list(own);
+    return [...own, ...this.foreignShown];
+  }
+
+  /** The one folder the app's volumes may bind from (share-volumes.ts). */
+  get shareDir(): string {
+    const dataRoot = (this.runtime as { dataRoot?: unknown }).dataRoot;
+    return this.opts.shareDir ?? shareDirFor(typeof dataRoot === 'string' ? dataRoot : '/var/lib/locker');
   }
 
   async run(req: CallArg<'run'>): Promise<RunResult> {
+    // a page, a student at the form or a lesson binds only what is inside the share folder
+    const volumes = volumesInShare(req.volumes ?? [], this.shareDir);
     const handle = await this.runtime.run({
       command: req.command,
       rootfs: req.rootfs ? req.rootfs : undefined,
@@ -113,8 +175,18 @@ export class LockerService implements LockerCalls {
       memory: req.memory,
       cpus: req.cpus,
       pidsLimit: req.pidsLimit,
+      seccomp: req.seccomp,
+      capAdd: req.capAdd,
+      capDrop: req.capDrop,
+      volumes: volumes.map(({ source, target, readonly, propagation }) => ({ source, target, readonly, ...(propagation ? { propagation } : {}) })),
+      publish: req.publish, network: req.network,
     }, req.stepThrough ? { stepper: this.newStepper() } : {});
     const { info } = handle;
+    const swapped = checkBinds(info.pid, volumes);
+    if (swapped) {
+      await this.runtime.remove(info.id, true).catch(() => undefined);
+      throw new Error(swapped);
+    }
     let terminal: TerminalInfo | undefined;
     if (handle.terminal) {
       terminal = { terminalId: `c-${info.id}`, kind: 'container', containerId: info.id, title: `${info.name}: ${info.command.join(' ')}` };
@@ -124,25 +196,75 @@ export class LockerService implements LockerCalls {
   }
 
   async stop(req: CallArg<'stop'>): Promise<ContainerInfo> {
+    this.refuseForeign(req.id, 'stop');
     return this.runtime.stop(req.id, 2000);
   }
 
   async remove(req: CallArg<'remove'>): Promise<null> {
+    this.refuseForeign(req.id, 'remove');
     await this.runtime.remove(req.id, true);
     for (const s of [...this.sessions.values()]) if (s.info.containerId === req.id) this.dropSession(s.info.terminalId);
     return null;
   }
 
+  /** The app only looks at (and execs into) another engine's container: its engine stops and removes it. */
+  private refuseForeign(id: string, what: string): void {
+    const c = this.foreignId(id) && this.foreignShown.find((x) => x.id === id);
+    if (c) throw new Error(`${c.name} belongs to ${c.engine}; Locker does not ${what} other engines' containers: use ${c.engine} (e.g. ${c.engine} ${what === 'remove' ? 'rm' : what} ${c.name})`);
+  }
+
   async inspect(req: CallArg<'inspect'>): Promise<Inspection> {
-    return this.runtime.inspect(req.id);
+    const foreign = this.foreignId(req.id);
+    if (foreign) return foreign.inspect(req.id, this.runtime.list());
+    const paused = this.pausedPid(req.id);
+    if (paused === undefined) return this.runtime.inspect(req.id);
+    // A step-through launch is no container yet, but its process exists from clone on: inspect it
+    // as it is, so each call's effect shows (no record yet: no network info, limits or exec pids).
+    const inspection = await inspectModule().inspectContainerAsync({ id: req.id, pid: paused });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { interfaces } = require('../runtime/network') as typeof import('../runtime/network');
+      inspection.network = { host: interfaces('host'), container: interfaces(paused) };
+    } catch {
+      // iproute2 missing or the setup just ended: the rest stands
+    }
+    return inspection;
   }
 
   async listDir(req: CallArg<'listDir'>): Promise<DirListing> {
-    return this.runtime.listDir(req.id, req.side, req.path);
+    const foreign = this.foreignId(req.id);
+    if (foreign) return foreign.listDir(req.id, this.runtime.list(), req.side, req.path);
+    const paused = this.pausedPid(req.id);
+    if (paused === undefined) return this.runtime.listDir(req.id, req.side, req.path);
+    return inspectModule().listDirectory(req.side, paused, req.path);
+  }
+
+  async rootfsLayers(req: CallArg<'rootfsLayers'>): Promise<RootfsLayers | null> {
+    const pid = this.pausedPid(req.id) ?? this.runtime.get(req.id)?.pid ?? this.foreignShown.find((c) => c.id === req.id)?.pid;
+    const info = this.runtime.get(req.id);
+    if (pid === undefined || (info && info.state !== 'running')) throw new Error(`no running container "${req.id}"`);
+    return rootfsLayers(pid, info?.id ?? req.id, (path) => inspectModule().listDirectory('host', pid, path).entries);
+  }
+
+  /** The setup process of a step-through launch that has not exec'd yet (undefined otherwise). */
+  private pausedPid(id: string): number | undefined {
+    return this.runtime.get(id) ? undefined : this.steppers.get(id)?.current.pid;
   }
 
   async listTerminals(req: CallArg<'listTerminals'>): Promise<TerminalInfo[]> {
-    return [...this.sessions.values()].filter((s) => s.info.containerId === req.id).map((s) => s.info);
+    return this.terminalsOf(req.id);
+  }
+
+  private terminalsOf(containerId: string): TerminalInfo[] {
+    return [...this.sessions.values()].filter((s) => s.info.containerId === containerId).map((s) => s.info);
+  }
+
+  /**
+   * A window may list a container's terminals before its launch has returned (a step-through
+   * launch becomes a container at exec, and its terminal is added only after): every change goes out.
+   */
+  private terminalsChanged(containerId: string | undefined): void {
+    if (containerId) this.emit('terminals', { containerId, terminals: this.terminalsOf(containerId) });
   }
 
   async openHostShell(req: CallArg<'openHostShell'>): Promise<TerminalInfo> {
@@ -154,20 +276,36 @@ export class LockerService implements LockerCalls {
 
   async exec(req: CallArg<'exec'>): Promise<TerminalInfo> {
     const argv = this.opts.execShell ?? ['/bin/sh'];
-    const handle = await this.runtime.exec(req.id, argv, { tty: true, cols: req.cols, rows: req.rows });
+    const foreign = this.foreignId(req.id);
+    const opts = { tty: true, cols: req.cols, rows: req.rows };
+    const handle = foreign ? foreign.exec(req.id, this.runtime.list(), argv, opts) : await this.runtime.exec(req.id, argv, opts);
     if (!handle.terminal) throw new Error('the runtime started the exec without a terminal');
     const n = ++this.counter;
     const info: TerminalInfo = { terminalId: `x-${n}`, kind: 'exec', containerId: req.id, title: `exec ${argv.join(' ')} (host pid ${handle.pid})` };
-    this.addSession(info, handle.terminal, handle.exited);
+    // closing the tab (or the page) must end the shell: in a PID-namespaced container closing the pty
+    // alone leaves it (and exec's helper, which waits for it) running
+    this.addSession(info, handle.terminal, handle.exited, () => handle.kill(9));
     return info;
   }
 
-  async attachTerminal(req: CallArg<'attachTerminal'>): Promise<TerminalSnapshot> {
-    return this.session(req.terminalId).snapshot();
+  async attachTerminal(req: CallArg<'attachTerminal'>, reader = ''): Promise<TerminalSnapshot> {
+    return this.session(req.terminalId).snapshot(reader);
+  }
+
+  async detachTerminal(req: CallArg<'detachTerminal'>, reader = ''): Promise<null> {
+    this.sessions.get(req.terminalId)?.detach(reader);
+    return null;
+  }
+
+  /** A connection ended: none of its readers holds a terminal back any more. */
+  readerGone(reader: string): void {
+    for (const s of this.sessions.values()) s.detach(reader);
   }
 
   async writeTerminal(req: CallArg<'writeTerminal'>): Promise<null> {
-    this.session(req.terminalId).write(req.data);
+    const s = this.session(req.terminalId);
+    s.write(req.data);
+    if (!s.exited) this.entered.record({ terminalId: req.terminalId, kind: s.info.kind, containerId: s.info.containerId }, req.data);
     return null;
   }
 
@@ -176,9 +314,9 @@ export class LockerService implements LockerCalls {
     return null;
   }
 
-  async ackTerminal(req: CallArg<'ackTerminal'>): Promise<null> {
+  async ackTerminal(req: CallArg<'ackTerminal'>, reader = ''): Promise<null> {
     // Acks may race a close; a vanished terminal has nothing left to resume.
-    this.sessions.get(req.terminalId)?.ack(req.bytes);
+    this.sessions.get(req.terminalId)?.ack(req.bytes, reader);
     return null;
   }
 
@@ -198,14 +336,19 @@ export class LockerService implements LockerCalls {
     if (!lesson) throw new Error(`no lesson "${req.lessonId}"; the lessons are ${lessons.map((l) => l.id).join(', ') || 'none'}`);
     const step = lesson.steps.find((s) => s.id === req.stepId);
     if (!step) throw new Error(`lesson "${lesson.id}" has no step "${req.stepId}"`);
-    if (!this.runtime.get(req.id)) throw new Error(`no container "${req.id}"`);
-    return verifyRules(step.verify, { runtime: this.runtime, id: req.id });
+    const container = this.runtime.get(req.id);
+    if (!container) throw new Error(`no container "${req.id}"`);
+    // only what was entered during this step, in this container's lifetime, counts as done for it
+    const since = Math.max(req.since ?? 0, container.createdAt);
+    return verifyRules(step.verify, { runtime: this.runtime, id: req.id, container, step, entered: this.entered.since(since), shareDir: this.shareDir });
   }
 
   async syscallLog(req: CallArg<'syscallLog'>): Promise<SyscallRecord[]> {
     const info = this.runtime.get(req.id);
     // a step-through launch has a log before it is a container (and keeps it for a while when cancelled)
     const track = this.syscalls.get(info?.id ?? req.id);
+    // Another engine's container: its launch's calls when `locker oci` made them (podman through bin/locker-runtime), else none seen.
+    if (!info && !track && !this.steppers.has(req.id) && this.foreignShown.some((c) => c.id === req.id)) return this.opts.foreign?.syscallLog?.(req.id, this.runtime.list()) ?? [];
     if (!info && !track && !this.steppers.has(req.id)) throw new Error(`no container "${req.id}"`);
     // pending entries are in the backlog already and will also arrive as an event: the client dedupes by seq
     return track ? [...track.backlog] : [];
@@ -224,12 +367,25 @@ export class LockerService implements LockerCalls {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { validateSpec } = require('../runtime/spec') as typeof import('../runtime/spec');
     const rootless = (process.getuid?.() ?? 0) !== 0;
+    // the share rule as Run applies it, without making folders for a form that is still being typed
+    const notes: string[] = [];
+    const volumes = (req.volumes ?? []).flatMap((v) => {
+      try {
+        return volumesInShare([v], this.shareDir, { create: false }).map(({ source, target, readonly, propagation }) => ({ source, target, readonly, ...(propagation ? { propagation } : {}) }));
+      } catch (e) {
+        if (!(e instanceof MissingSource)) throw e;
+        notes.push(`-v ${v.source}:${v.target}: ${e.message}; it is left out above until then`);
+        return [];
+      }
+    });
     const spec = validateSpec({
       command: req.command, rootfs: req.rootfs ? req.rootfs : undefined, hostname: req.hostname, namespaces: req.namespaces, tty: true,
-      memory: req.memory, cpus: req.cpus, pidsLimit: req.pidsLimit,
+      memory: req.memory, cpus: req.cpus, pidsLimit: req.pidsLimit, seccomp: req.seccomp, capAdd: req.capAdd, capDrop: req.capDrop,
+      volumes,
+      publish: req.publish, network: req.network,
     }, rootless);
     const e = eq.equivalents(eq.equivalentInput(spec, rootless));
-    return { unshare: e.unshare, runcConfig: JSON.stringify(e.ociConfig, null, 2), docker: e.docker, notes: e.notes };
+    return { unshare: e.unshare, runcConfig: JSON.stringify(e.ociConfig, null, 2), docker: e.docker, notes: [...e.notes, ...notes] };
   }
 
   async hostCheck(): Promise<HostCheckReport> {
@@ -298,6 +454,7 @@ export class LockerService implements LockerCalls {
     if (!track) this.syscalls.set(e.container, (track = { seq: 0, backlog: [], pending: [] }));
     const rec: SyscallRecord = { seq: ++track.seq, where: e.where, name: e.name, args: e.args, result: String(e.result), t: e.t };
     if (e.errno) rec.errno = e.errno;
+    if (e.inferred) rec.inferred = e.inferred;
     track.backlog.push(rec);
     if (track.backlog.length > SYSCALL_BACKLOG) track.backlog.splice(0, track.backlog.length - SYSCALL_BACKLOG);
     track.pending.push(rec);
@@ -327,16 +484,19 @@ export class LockerService implements LockerCalls {
     this.stopWatching();
     this.stopLogging();
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.foreignTimer) clearInterval(this.foreignTimer);
     for (const id of [...this.sessions.keys()]) this.dropSession(id);
     for (const set of Object.values(this.listeners)) set.clear();
   }
 
-  private addSession(info: TerminalInfo, handle: TerminalHandle, exited: Promise<number>): void {
+  private addSession(info: TerminalInfo, handle: TerminalHandle, exited: Promise<number>, onClose?: () => void): void {
     const session = new TerminalSession(info, handle, exited, {
       data: (ev) => this.emit('terminalData', ev),
       exit: (ev) => this.emit('terminalExit', ev),
     });
     this.sessions.set(info.terminalId, session);
+    if (onClose) this.closers.set(info.terminalId, onClose);
+    this.terminalsChanged(info.containerId);
   }
 
   private session(terminalId: string): TerminalSession {
@@ -349,7 +509,18 @@ export class LockerService implements LockerCalls {
     const s = this.sessions.get(terminalId);
     if (!s) return;
     this.sessions.delete(terminalId);
+    this.entered.forget(terminalId);
+    const kill = this.closers.get(terminalId);
+    this.closers.delete(terminalId);
     s.close();
+    this.terminalsChanged(s.info.containerId);
+    if (kill && !s.exited) {
+      try {
+        kill();
+      } catch {
+        // it has just exited on its own
+      }
+    }
   }
 
   private emit<E extends EventName>(event: E, payload: LockerEvents[E]): void {

@@ -6,8 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { RunResult, SteppingStatus } from '../../shared/api';
+import type { RootfsLayers, RunResult, SteppingStatus, SyscallRecord } from '../../shared/api';
+import type { DirListing, Inspection } from '../../shared/types';
 import { Runtime } from '../runtime/runtime';
+import { until } from '../testing/harness';
 import { LockerService } from './service';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'locker-step-'));
@@ -66,7 +68,7 @@ describe('step-through via the API', { skip: process.getuid?.() !== 0 ? 'needs r
     assert.equal(runtime.get(id), undefined, 'not a container until it execs');
     assert.deepEqual((await call<SteppingStatus[]>('listStepping')).map((s) => s.containerId), [id]);
     const pid = first.pid!;
-    await (async () => { while (procState(pid) !== 'S') await sleep(10); })();
+    await until(() => procState(pid) === 'S', 10_000); // bounded: a setup that never blocks fails the test instead of hanging it
     // the clone already happened and is in the log; the planned calls are not
     const log0 = await call<{ name: string; where: string }[]>('syscallLog', { id });
     assert.ok(log0.some((e) => e.name === 'clone' && e.where === 'host'));
@@ -90,6 +92,57 @@ describe('step-through via the API', { skip: process.getuid?.() !== 0 ? 'needs r
     assert.deepEqual(await call('listStepping'), []);
     const log = await call<{ name: string; where: string }[]>('syscallLog', { id });
     assert.ok(log.some((e) => e.where === 'child' && e.name === 'pivot_root'));
+    await call('remove', { id });
+  });
+
+  test('while paused the launch is inspected as it is: PID 1 at once, then each call shows; the log ends with execve', async () => {
+    events.length = 0;
+    const running = call<RunResult>('run', runArg);
+    const first = await paused();
+    const id = first.containerId;
+    const names = async (side: 'host' | 'container'): Promise<string[]> => (await call<DirListing>('listDir', { id, side, path: '/' })).entries.map((e) => e.name).sort();
+    const i0 = await call<Inspection>('inspect', { id });
+    assert.equal(i0.pid, first.pid);
+    assert.deepEqual(i0.containerProcesses.map((p) => [p.pid, p.containerPid]), [[first.pid, 1]], 'PID 1 exists as soon as clone returned');
+    assert.equal(i0.hostname.container, i0.hostname.host, "before sethostname the UTS namespace holds the host's name, copied");
+    assert.equal(await call('rootfsLayers', { id }), null, 'no overlay before its mount');
+    assert.deepEqual(await names('container'), await names('host'), "before pivot_root the container's / is the host's");
+
+    // Next until `name` has been made (bounded by the plan's length)
+    const stepPast = async (name: string): Promise<void> => {
+      for (let n = 0; n < first.total; n++) {
+        const cur = events.at(-1)!;
+        const at = cur.pending!;
+        await call('stepNext', { id });
+        await paused((s) => s.pending!.index === at.index + 1);
+        if (at.name === name) return;
+      }
+      throw new Error(`no ${name} in the plan`);
+    };
+    await stepPast('mount'); // MS_PRIVATE
+    await stepPast('mount'); // the overlay
+    const layers = await call<RootfsLayers>('rootfsLayers', { id });
+    assert.ok(layers, 'the overlay is in the mount table');
+    assert.match(layers.upper, new RegExp(`/containers/${id}/upper$`));
+    assert.match(layers.work, new RegExp(`/containers/${id}/work$`));
+    assert.equal(layers.mountPoint, join(dataDir, 'containers', id, 'rootfs'), 'mounted, not yet the root');
+    assert.equal(layers.lower.length, 1);
+    await stepPast('pivot_root');
+    assert.equal((await call<RootfsLayers>('rootfsLayers', { id })).mountPoint, '/');
+    const inside = await names('container');
+    assert.notDeepEqual(inside, await names('host'));
+    assert.ok(inside.includes('bin'), inside.join(' '));
+    await stepPast('sethostname');
+    assert.equal((await call<Inspection>('inspect', { id })).hostname.container, 'stepper');
+
+    await call('stepRunToEnd', { id });
+    await running;
+    const log = await call<SyscallRecord[]>('syscallLog', { id });
+    const lastChild = log.filter((e) => e.where === 'child').at(-1);
+    assert.equal(lastChild?.name, 'execve');
+    assert.equal(lastChild?.inferred, 'eof', 'marked: inferred from the report pipe closing');
+    assert.match(lastChild!.args, /^"\/bin\/sh"/);
+    assert.equal(log.filter((e) => e.name === 'execve' && e.where === 'child').length, 1);
     await call('remove', { id });
   });
 

@@ -1,7 +1,12 @@
 // Every message from a renderer or a WebSocket is untrusted: check it before the service sees it.
 // Hand-written rather than a schema library: the API is small and the errors read as one line.
-import { CALL_NAMES, CPUS, LIMITS, MEMORY, type CallArg, type CallName } from '../../shared/api';
-import { NAMESPACES } from '../../shared/types';
+import { availableParallelism } from 'node:os';
+import { CALL_NAMES, LIMITS, type CallArg, type CallName } from '../../shared/api';
+import { checkVolumeSpec, parseCapabilities, parseCpus, parseHostname, parseMemory, parsePidsLimit, problemLine, type Parsed } from '../../shared/grammar';
+import { NAMESPACES, SECCOMP_MODES, type VolumeSpec } from '../../shared/types';
+import { CAPS } from '../runtime/security/capabilities';
+import { MAX_PUBLISH_RANGE, checkPortSpec } from '../../shared/grammar';
+import { NETWORK_MODES, type PortSpec } from '../../shared/types';
 
 export class ValidationError extends Error {
   constructor(message: string) {
@@ -103,16 +108,58 @@ const terminalId = str({ max: 128, pattern: /^[a-z]+-[A-Za-z0-9_.-]+$/, form: 'a
 const cols = int(1, LIMITS.maxCols);
 const rows = int(1, LIMITS.maxRows);
 
+/** A field typed by a person: a string (or, for counts, a number) that the shared grammar (app/shared/grammar.ts) accepts. */
+function typed<T extends string | number>(kind: 'string' | 'number', parse: (v: T) => Parsed<unknown>, max = 32): Check<T> {
+  return (v, where) => {
+    if (kind === 'string') str({ max })(v, where);
+    else if (typeof v !== 'number' || !Number.isInteger(v)) fail(where, `must be an integer, got ${describe(v)}`);
+    const r = parse(v as T);
+    if (!r.ok) throw new ValidationError(problemLine(where, v as T, r.problem));
+    return v as T;
+  };
+}
+
+/** --cap-add / --cap-drop as a list: each entry a capability the shared grammar knows (or ALL). */
+function capabilities(flag: string): Check<string[]> {
+  return (v, where) => {
+    const list = arrayOf(str({ max: 64 }), CAPS.length + 1)(v, where);
+    const r = parseCapabilities(list, flag, CAPS);
+    if (!r.ok) throw new ValidationError(`${where}: ${r.problem}`);
+    return list;
+  };
+}
+
+/** A bind mount as data: the same grammar as the CLI's -v (where it may come from is the service's share rule). */
+const volume: Check<VolumeSpec> = (v, where) => {
+  const o = obj({ source: str(), target: str() }, { readonly: bool, propagation: str() })(v, where);
+  const r = checkVolumeSpec(o);
+  if (!r.ok) throw new ValidationError(`${where}: ${r.problem}`);
+  return { source: o.source, target: r.value.target, readonly: r.value.readonly, ...(r.value.propagation ? { propagation: r.value.propagation } : {}) };
+};
+
+/** A published port as data: the same grammar as the CLI's -p. */
+const port: Check<PortSpec> = (v, where) => {
+  const r = checkPortSpec(v);
+  if (!r.ok) throw new ValidationError(`${where}: ${r.problem}`);
+  return r.value;
+};
+
 const slug = str({ max: 64, pattern: /^[a-z0-9][a-z0-9-]*$/, form: "an id of lowercase letters, digits and '-'" });
 const launch = {
   required: { command: arrayOf(str(), LIMITS.maxArgs), namespaces: arrayOf(oneOf(NAMESPACES), NAMESPACES.length, { unique: true }) },
   optional: {
     // relative paths would resolve against the app's working directory
     rootfs: str({ allowEmpty: true, pattern: /^(\/|$)/, form: 'an absolute path, or empty for the embedded default' }),
-    hostname: str({ max: 253 }),
-    memory: str({ max: 32, pattern: MEMORY, form: 'a size, e.g. 64m, 512k or 1g' }),
-    cpus: str({ max: 32, pattern: CPUS, form: 'a number of CPUs, e.g. 0.5' }),
-    pidsLimit: int(1, 4194304),
+    hostname: typed<string>('string', parseHostname, 253),
+    memory: typed<string>('string', parseMemory),
+    cpus: typed<string>('string', (v) => parseCpus(v, availableParallelism())),
+    pidsLimit: typed<number>('number', parsePidsLimit),
+    seccomp: oneOf(SECCOMP_MODES),
+    capAdd: capabilities('--cap-add'),
+    capDrop: capabilities('--cap-drop'),
+    volumes: arrayOf(volume, 16),
+    publish: arrayOf(port, MAX_PUBLISH_RANGE),
+    network: oneOf(NETWORK_MODES),
   },
 };
 
@@ -124,6 +171,7 @@ const checks: { [M in CallName]: Check<CallArg<M>> } = {
   remove: obj({ id }),
   inspect: obj({ id }),
   listDir: obj({ id, side: oneOf(['host', 'container'] as const), path: str({ pattern: /^\//, form: 'an absolute path starting with /' }) }),
+  rootfsLayers: obj({ id }),
   listTerminals: obj({ id }),
   openHostShell: obj({ cols, rows }),
   exec: obj({ id, cols, rows }),
@@ -132,9 +180,10 @@ const checks: { [M in CallName]: Check<CallArg<M>> } = {
   writeTerminal: obj({ terminalId, data: str({ max: LIMITS.maxWrite, allowNul: true }) }),
   resizeTerminal: obj({ terminalId, cols, rows }),
   ackTerminal: obj({ terminalId, bytes: int(0, 1 << 30) }),
+  detachTerminal: obj({ terminalId }),
   closeTerminal: obj({ terminalId }),
   listLessons: none,
-  verifyStep: obj({ lessonId: slug, stepId: slug, id }),
+  verifyStep: obj({ lessonId: slug, stepId: slug, id }, { since: int(0, Number.MAX_SAFE_INTEGER) }),
   syscallLog: obj({ id }),
   preflight: none,
   equivalent: obj(launch.required, launch.optional),

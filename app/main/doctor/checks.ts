@@ -11,6 +11,7 @@ import { hostLayout, type CgroupLayout } from '../runtime/cgroups';
 import { dataDir } from '../runtime/data-dir';
 import { chooseSource, type RootfsSource } from '../runtime/rootfs/default-rootfs';
 import { decodeWaitStatus } from '../runtime/wait';
+import { networkCheck } from './network';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -248,5 +249,6 @@ export function runChecks(): Check[] {
     overlayProbeCheck(rootless),
     kernelCheck(release()),
     busyboxCheck(chooseSource()),
+    networkCheck(rootless),
   ];
 }

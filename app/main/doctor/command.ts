@@ -27,7 +27,7 @@ export function formatChecks(checks: Check[]): string {
 export const doctorExitCode = (checks: Check[]): number => (checks.some((c) => c.status === 'fail') ? 1 : 0);
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [{ names: ['json'], value: false }, { names: ['help'], value: false }], 'doctor');
+  const p = parseArgs(argv, [{ names: ['json'], value: false }, { names: ['help', 'h'], value: false }], 'doctor');
   if (flag(p, 'help')) {
     process.stdout.write(DOCTOR_HELP);
     return 0;

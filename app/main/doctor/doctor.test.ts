@@ -12,6 +12,7 @@ import {
   busyboxCheck, cgroupCheck, isInitialUidMap, kernelCheck, overlayListedCheck, privilegeCheck, runChecks, usernsSysctlCheck, type Check,
 } from './checks';
 import { doctorExitCode, formatChecks } from './command';
+import { judgeNetwork } from './network';
 
 const byId = (checks: Check[], id: string): Check => {
   const c = checks.find((x) => x.id === id);
@@ -104,7 +105,7 @@ describe('this machine, as root', () => {
   test('every check against the real system', () => {
     const before = mounts();
     const checks = runChecks();
-    assert.deepEqual(checks.map((c) => c.id), ['privileges', 'userns-sysctl', 'userns-probe', 'cgroups', 'overlay-listed', 'overlay-probe', 'kernel', 'busybox']);
+    assert.deepEqual(checks.map((c) => c.id), ['privileges', 'userns-sysctl', 'userns-probe', 'cgroups', 'overlay-listed', 'overlay-probe', 'kernel', 'busybox', 'network']);
     assert.equal(byId(checks, 'privileges').status, 'ok');
     assert.match(byId(checks, 'privileges').detail, /running as root/);
     assert.equal(byId(checks, 'userns-probe').status, 'ok', byId(checks, 'userns-probe').detail);
@@ -130,7 +131,7 @@ describe('this machine, as root', () => {
     assert.equal(json.status, 0, json.stderr);
     const parsed = JSON.parse(json.stdout) as { ok: boolean; checks: Check[] };
     assert.equal(parsed.ok, true);
-    assert.equal(parsed.checks.length, 8);
+    assert.equal(parsed.checks.length, 9);
     const bad = spawnSync(process.execPath, ['-e', js, '--', '--bogus'], { encoding: 'utf8', timeout: 20000 });
     assert.notEqual(bad.status, 0);
   });
@@ -173,5 +174,20 @@ describe('this machine, as an ordinary user', () => {
       assert.match(cg.detail, /v1 cannot be delegated/);
     }
     assert.deepEqual(overlayLeftovers('/tmp'), before);
+  });
+});
+
+describe('network check', () => {
+  test('rootless: pasta usable is ok; a closed /dev/net/tun or no pasta is a warning with the fix', () => {
+    assert.equal(judgeNetwork(true, { pasta: '/usr/bin/pasta' }, undefined, '/sbin/ip').status, 'ok');
+    const tun = judgeNetwork(true, { pasta: '/usr/bin/pasta', tunProblem: '/dev/net/tun is not readable and writable by uid 1000' }, undefined, '/sbin/ip');
+    assert.equal(tun.status, 'warn');
+    assert.match(tun.detail, /loopback only: pasta is installed but \/dev\/net\/tun/);
+    assert.match(tun.fix ?? '', /chmod 0666 \/dev\/net\/tun/);
+    assert.match(judgeNetwork(true, {}, undefined, '/sbin/ip').fix ?? '', /apt install passt/);
+  });
+  test('root: nft and ip present is ok; without nft no NAT and no -p', () => {
+    assert.equal(judgeNetwork(false, {}, '/usr/sbin/nft', '/sbin/ip').status, 'ok');
+    assert.match(judgeNetwork(false, {}, undefined, '/sbin/ip').fix ?? '', /apt install nftables/);
   });
 });

@@ -1,24 +1,43 @@
 // LockerApi over Electron IPC: one ipcMain.handle per call channel, events pushed with send().
+// Acks (NOTIFY_CALLS) come with ipcRenderer.send and get no reply. The window is one reader: it
+// gets the data of the terminals its panes attached.
 import { ipcMain, type BrowserWindow } from 'electron';
-import { CALL_NAMES, Channel, EVENT_NAMES } from '../../shared/api';
+import { CALL_NAMES, Channel, EVENT_NAMES, NOTIFY_CALLS, isNotifyCall, type TerminalData } from '../../shared/api';
 import type { LockerService } from '../api/service';
+import { AttachedTerminals } from '../terminals/readers';
 import { trustedSender } from './security';
 
+const READER = 'window';
+
 export function registerIpc(service: LockerService, getWindow: () => BrowserWindow | null, allowedUrl: string): () => void {
+  const attached = new AttachedTerminals();
   for (const name of CALL_NAMES) {
-    ipcMain.handle(Channel[name], (event, arg: unknown) => {
+    if (isNotifyCall(name)) continue;
+    ipcMain.handle(Channel[name], async (event, arg: unknown) => {
       if (!trustedSender(event, getWindow(), allowedUrl)) return { error: 'refused: IPC from an untrusted frame' };
-      return service.dispatch(name, arg);
+      const answered = attached.before(name, arg);
+      if (answered) return answered;
+      const env = await service.dispatch(name, arg, READER);
+      attached.after(name, arg, env);
+      return env;
+    });
+  }
+  for (const name of NOTIFY_CALLS) {
+    ipcMain.on(Channel[name], (event, arg: unknown) => {
+      if (trustedSender(event, getWindow(), allowedUrl)) void service.dispatch(name, arg, READER);
     });
   }
   const unsubscribe = EVENT_NAMES.map((event) =>
     service.on(event, (payload) => {
+      if (event === 'terminalData' && !attached.has((payload as TerminalData).terminalId)) return;
       const win = getWindow();
       if (win && !win.isDestroyed()) win.webContents.send(Channel[event], payload);
     }),
   );
   return () => {
-    for (const name of CALL_NAMES) ipcMain.removeHandler(Channel[name]);
+    for (const name of CALL_NAMES) if (!isNotifyCall(name)) ipcMain.removeHandler(Channel[name]);
+    for (const name of NOTIFY_CALLS) ipcMain.removeAllListeners(Channel[name]);
     unsubscribe.forEach((u) => u());
+    service.readerGone(READER);
   };
 }

@@ -1,6 +1,7 @@
 // The desktop app: one window, the runtime in this (main) process, the UI in a sandboxed renderer.
 import { app, BrowserWindow, session } from 'electron';
 import { join } from 'node:path';
+import { hostForeignSource } from '../api/foreign-source';
 import { LockerService } from '../api/service';
 import { loadRuntime } from '../api/runtime-loader';
 import { registerIpc } from './ipc';
@@ -21,7 +22,7 @@ app.on('web-contents-created', (_event, contents) => hardenContents(contents, al
 
 app.whenReady().then(() => {
   hardenSession(session.defaultSession);
-  const service = new LockerService(loadRuntime());
+  const service = new LockerService(loadRuntime(), { foreign: hostForeignSource() });
   const unregister = registerIpc(service, () => win, allowedUrl);
   win = new BrowserWindow({
     width: 1600,
@@ -33,7 +34,8 @@ app.whenReady().then(() => {
   win.on('closed', () => {
     win = null;
   });
-  void win.loadFile(indexHtml);
+  // `locker ui --projector`: the page reads ?projector=1
+  void win.loadFile(indexHtml, process.env.LOCKER_PROJECTOR === '1' ? { query: { projector: '1' } } : undefined);
   app.on('window-all-closed', () => {
     unregister();
     // host shells die with the window; containers keep running and show up next time

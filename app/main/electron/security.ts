@@ -30,7 +30,7 @@ export function hardenContents(contents: WebContents, allowedUrl: string): void 
 }
 
 /** IPC is accepted only from our page's main frame, never from another frame or URL. */
-export function trustedSender(event: IpcMainInvokeEvent, win: BrowserWindow | null, allowedUrl: string): boolean {
+export function trustedSender(event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>, win: BrowserWindow | null, allowedUrl: string): boolean {
   const alive = !!win && !win.isDestroyed();
   const frame = event.senderFrame;
   return senderTrusted({

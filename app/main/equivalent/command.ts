@@ -5,8 +5,10 @@ import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { getgid, getuid } from '../../../native/libc';
 import { dataDir, imagesDir } from '../runtime/data-dir';
-import { resolveRootfs } from '../runtime/rootfs/resolve';
-import { validateSpec, type ValidSpec } from '../runtime/spec';
+import { randomContainerId } from '../runtime/ids';
+import { locateRootfs } from '../runtime/rootfs/resolve';
+import { checkUser, validateSpec, type ValidSpec } from '../runtime/spec';
+import { bundledShortFlags } from '../cli/args';
 import { RUN_OPTIONS, specFromArgs } from '../cli/run';
 import { shellQuote, equivalents, type EquivalentInput, type Equivalents } from './equivalent';
 
@@ -29,7 +31,7 @@ function isDir(path: string): boolean {
 
 /**
  * Resolves what a launch needs beyond the spec, as `locker run` would: the rootfs directory (the
- * default one is built, a tarball imported), the hostname and the working directory.
+ * default one is built; a tarball names the image `locker run` imports it to), the hostname and the working directory.
  */
 export function equivalentInput(v: ValidSpec, rootless: boolean, root = dataDir()): EquivalentInput {
   const mnt = v.namespaces.includes('mnt');
@@ -37,7 +39,7 @@ export function equivalentInput(v: ValidSpec, rootless: boolean, root = dataDir(
   let dockerImage = 'busybox';
   let workdir = v.workdir ?? (mnt ? '/' : process.cwd());
   if (mnt) {
-    const r = resolveRootfs(imagesDir(root), v.rootfs, rootless);
+    const r = locateRootfs(imagesDir(root), v.rootfs);
     rootfs = r.dir;
     if (v.workdir === undefined && isDir(join(rootfs, 'root'))) workdir = '/root';
     if (v.rootfs !== undefined) {
@@ -45,8 +47,10 @@ export function equivalentInput(v: ValidSpec, rootless: boolean, root = dataDir(
       dockerImage = isDir(r.label) ? `"$(tar -C ${shellQuote(r.label)} -c . | docker import -)"` : `"$(docker import ${shellQuote(r.label)})"`;
     }
   }
-  // locker names the host after the container id; a readable stand-in, since no container exists yet.
-  const hostname = v.namespaces.includes('uts') ? (v.hostname ?? v.name ?? 'locker') : hostHostname();
+  // --user names (and a UID's passwd entry) resolve in the rootfs, as locker run resolves them.
+  if (v.userText !== undefined) v = { ...v, user: checkUser(v.userText, rootless, v.namespaces.includes('user'), rootfs) };
+  // locker names the host after the new container's id (not its --name): draw one the same way.
+  const hostname = v.namespaces.includes('uts') ? (v.hostname ?? randomContainerId()) : hostHostname();
   return { spec: v, rootfs, rootless, hostname, uid: getuid(), gid: getgid(), workdir, dockerImage };
 }
 
@@ -75,6 +79,12 @@ export function takeJsonFlag(argv: string[]): { json: boolean; rest: string[] } 
       rest.push(...argv.slice(i));
       break;
     }
+    const bundle = bundledShortFlags(a, RUN_OPTIONS, 'equivalent');
+    if (bundle) {
+      argv = [...argv.slice(0, i), ...bundle, ...argv.slice(i + 1)];
+      i--;
+      continue;
+    }
     if (a === '--json') {
       json = true;
       continue;
@@ -89,12 +99,12 @@ export function takeJsonFlag(argv: string[]): { json: boolean; rest: string[] } 
 export async function equivalentCommand(argv: string[]): Promise<number> {
   const { json, rest } = takeJsonFlag(argv);
   const rootless = getuid() !== 0;
-  const { spec, help } = specFromArgs(rest, rootless, !!process.stdin.isTTY);
+  const { spec, help, detach, rm } = specFromArgs(rest, rootless, !!process.stdin.isTTY);
   if (help) {
     process.stdout.write(EQUIVALENT_HELP);
     return 0;
   }
-  const e = equivalents(equivalentInput(validateSpec(spec, rootless), rootless));
+  const e = equivalents({ ...equivalentInput(validateSpec(spec, rootless), rootless), detach, detachRemoved: detach && rm });
   process.stdout.write(json ? JSON.stringify(e, null, 2) + '\n' : formatEquivalents(e));
   return 0;
 }

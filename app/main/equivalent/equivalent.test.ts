@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOTFUL_USERNS_BASE } from '../runtime/plan';
+import { MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../runtime/security/harden';
 import { imagesDir } from '../runtime/data-dir';
 import { defaultRootfs } from '../runtime/rootfs/default-rootfs';
 import { validateSpec } from '../runtime/spec';
@@ -85,6 +86,8 @@ describe('shell quoting', () => {
 });
 
 describe('equivalents follow the spec', () => {
+  const sb0 = sandbox();
+  after(() => sb0.cleanup());
   const input = (over: Partial<EquivalentInput> & { ns?: string[]; tty?: boolean }, rootless = false): EquivalentInput => ({
     spec: validateSpec({ command: ['sh', '-c', 'echo hi'], namespaces: over.ns as never, hostname: over.ns && !over.ns.includes('uts') ? undefined : 'demo', env: ['A=b c'], tty: over.tty }, rootless),
     rootfs: '/r', rootless, hostname: 'demo', uid: 1001, gid: 1002, workdir: '/root', ...over,
@@ -99,7 +102,7 @@ describe('equivalents follow the spec', () => {
     assert.deepEqual(e.ociConfig.mounts.map((m) => `${m.destination}:${m.type}`), ['/proc:proc', '/dev:tmpfs', '/dev/pts:devpts', '/dev/shm:tmpfs', '/tmp:tmpfs', '/sys:sysfs']);
     assert.ok(e.unshare.includes(' --pid --fork --mount-proc --uts --mount --ipc --net --cgroup '), e.unshare);
     assert.ok(!e.unshare.includes('--user'), e.unshare);
-    assert.match(e.docker, /^docker run --rm -i --hostname demo --network=none --cgroupns=private --userns=host -e 'A=b c' -w \/root busybox sh -c 'echo hi'$/);
+    assert.match(e.docker, /^docker run --rm -i --hostname demo --network=bridge --cgroupns=private --userns=host --security-opt no-new-privileges -e 'A=b c' -w \/root busybox sh -c 'echo hi'$/);
   });
 
   test('rootless: caller uid/gid → 0, --map-root-user', () => {
@@ -107,6 +110,14 @@ describe('equivalents follow the spec', () => {
     assert.deepEqual(e.ociConfig.linux.uidMappings, [{ containerID: 0, hostID: 1001, size: 1 }]);
     assert.deepEqual(e.ociConfig.linux.gidMappings, [{ containerID: 0, hostID: 1002, size: 1 }]);
     assert.ok(e.unshare.includes('--user --map-root-user'), e.unshare);
+    assert.ok(e.docker.includes(' --network=none '), `rootless has loopback only: ${e.docker}`);
+  });
+
+  test('without --hostname the host is named like a new container: 12 hex digits, not "locker" or --name', () => {
+    const spec = validateSpec({ command: ['sh'], name: 'web', tty: false }, false);
+    const i = equivalentInput(spec, false, sb0.dataDir);
+    assert.match(i.hostname, /^[0-9a-f]{12}$/);
+    assert.equal(ociConfig(i).hostname, i.hostname);
   });
 
   test('rootful with a user namespace maps 0 → 100000 for 65536 ids', () => {
@@ -192,6 +203,39 @@ describe('the equivalents run and isolate like locker run', () => {
     const ok = runRunc(free.ociConfig, rootfs);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stdout.trim(), 'done');
+  });
+
+  test('runc with the printed config is confined exactly like locker run (capabilities, no_new_privs, seccomp, masks, writable /proc)', () => {
+    // `: >> F` opens F for writing and writes nothing (busybox's `[ -w ]` says yes to root without
+    // asking the kernel), so a regression can never change a kernel knob.
+    const probe = [
+      "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status",
+      `for f in ${[...MASKED_FILES].join(' ')}; do [ -e $f ] && stat -c "$f %F %t:%T" $f; done`,
+      `for d in ${[...MASKED_DIRS].join(' ')}; do [ -d $d ] && echo "$d $(ls -A $d | wc -l) entries"; done`,
+      `for w in ${[...READONLY_PATHS, '/proc/sys/kernel/core_pattern', '/proc/sys/vm/drop_caches'].join(' ')}; do ( : >> $w ) 2>/dev/null && echo "$w writable" || echo "$w read-only"; done`,
+    ].join('; ');
+    const l = sb.run(['run', '--no-tty', '--', 'sh', '-c', probe]);
+    assert.equal(l.status, 0, l.stderr);
+    const cfg = equivalents(equivalentInput(validateSpec({ command: ['sh', '-c', probe], tty: false }, false), false, sb.dataDir)).ociConfig;
+    const r = runRunc(cfg, rootfs);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, l.stdout, 'runc and locker see the same confinement');
+    assert.match(l.stdout, /^CapInh:\s+0+$/m);
+    assert.match(l.stdout, /^NoNewPrivs:\s+1$/m);
+    assert.match(l.stdout, /^\/proc\/sys\/kernel\/core_pattern read-only$/m);
+    assert.match(l.stdout, /^\/proc\/keys character special file 1:3$/m);
+    assert.match(l.stdout, /^Seccomp:\s+2$/m);
+
+    // --security-opt seccomp=unconfined: no filter in either, and docker says so too.
+    const lu = sb.run(['run', '--no-tty', '--security-opt', 'seccomp=unconfined', '--', 'sh', '-c', probe]);
+    assert.equal(lu.status, 0, lu.stderr);
+    const eu = equivalents(equivalentInput(validateSpec({ command: ['sh', '-c', probe], tty: false, seccomp: 'unconfined' }, false), false, sb.dataDir));
+    assert.equal(eu.ociConfig.linux.seccomp, undefined);
+    assert.ok(eu.docker.includes('--security-opt seccomp=unconfined'), eu.docker);
+    const ru = runRunc(eu.ociConfig, rootfs);
+    assert.equal(ru.status, 0, ru.stderr);
+    assert.equal(ru.stdout, lu.stdout);
+    assert.match(lu.stdout, /^Seccomp:\s+0$/m);
   });
 
   test('exit status passes through both', () => {

@@ -1,11 +1,18 @@
 // The same launch, said three other ways: an `unshare` command line (util-linux), a runc/OCI
 // config.json and the closest `docker run`. Pure: a validated spec and the resolved rootfs in,
 // strings and plain data out, so the UI can show them beside the launch form.
+import { natScript } from '../runtime/network/nat';
+import type { PortSpec } from '../../shared/types';
+import { volumeText } from '../../shared/grammar';
 import type { Namespace } from '../../shared/types';
 import { ROOTFUL_USERNS_BASE } from '../runtime/plan';
 import { defaultEnv } from '../runtime/runtime';
 import type { ValidSpec } from '../runtime/spec';
 import { CPU_PERIOD_US, cpuQuotaUs, type Limits } from '../runtime/cgroups/limits';
+import { DEFAULT_CAPS } from '../runtime/security/capabilities';
+import { MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../runtime/security/harden';
+import { defaultOciSeccomp } from '../runtime/security/seccomp';
+import type { OciSeccomp } from '../runtime/security/seccomp/oci';
 
 export interface EquivalentInput {
   spec: ValidSpec;
@@ -21,6 +28,10 @@ export interface EquivalentInput {
   workdir: string;
   /** What docker should run: an image name, or a shell expression that yields one. Default: busybox. */
   dockerImage?: string;
+  /** `run -d`: in the background, kept after it exits (docker run -d, no --rm). */
+  detach?: boolean;
+  /** `run -d --rm`: in the background, removed when it exits (docker run -d --rm). */
+  detachRemoved?: boolean;
 }
 
 export interface Equivalents {
@@ -38,12 +49,13 @@ export interface OciConfig {
   process: {
     terminal: boolean;
     consoleSize?: { height: number; width: number };
-    user: { uid: number; gid: number };
+    user: { uid: number; gid: number; additionalGids?: number[] };
     args: string[];
     env: string[];
     cwd: string;
-    capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+    capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
     noNewPrivileges: boolean;
+    rlimits?: Array<{ type: string; soft: number; hard: number }>;
   };
   root: { path: string; readonly: boolean };
   hostname?: string;
@@ -53,6 +65,9 @@ export interface OciConfig {
     uidMappings?: OciIdMapping[];
     gidMappings?: OciIdMapping[];
     resources?: OciResources;
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+    seccomp?: OciSeccomp;
   };
 }
 export interface OciResources {
@@ -71,11 +86,8 @@ export function ociResources(limits: Limits | undefined): OciResources | undefin
   return Object.keys(r).length ? r : undefined;
 }
 
-/** Docker's default capability set (moby oci/caps/defaults.go). */
-export const DOCKER_DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
+/** The capabilities locker keeps (Docker's default set), as OCI names. */
+export const CONTAINER_CAPS: string[] = DEFAULT_CAPS.map((c) => `CAP_${c}`);
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -155,28 +167,40 @@ export function ociConfig(input: EquivalentInput): OciConfig {
     mounts.push(has('net') || !has('user')
       ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] }
       : { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+    // -v/--mount: after the defaults, as plan.ts binds them (runc remounts ro itself).
+    for (const v of spec.volumes) mounts.push({ destination: v.target, type: 'bind', source: v.source, options: ['rbind', v.readonly ? 'ro' : 'rw', ...(v.propagation ? [v.propagation] : [])] });
+    if (spec.init) mounts.push({ destination: '/dev/init', type: 'bind', source: 'native/build/locker-init', options: ['bind', 'ro'] });
   }
   const maps = idMaps(input);
   const resources = ociResources(spec.limits);
+  const caps = spec.caps.map((c) => `CAP_${c}`);
   const config: OciConfig = {
     ociVersion: '1.0.2',
     process: {
       terminal: spec.tty,
       ...(spec.tty ? { consoleSize: { height: spec.rows, width: spec.cols } } : {}),
-      user: { uid: 0, gid: 0 },
-      args: spec.command,
+      user: { uid: spec.user?.uid ?? 0, gid: spec.user?.gid ?? 0, ...(spec.user?.groups?.length ? { additionalGids: spec.user.groups } : {}) },
+      // --init: runc has no init of its own; the reaper is the process, bound in as a mount below.
+      args: spec.init ? ['/dev/init', '--', ...spec.command] : spec.command,
       env: containerEnv(input),
       cwd: input.workdir,
-      capabilities: { bounding: [...DOCKER_DEFAULT_CAPS], effective: [...DOCKER_DEFAULT_CAPS], permitted: [...DOCKER_DEFAULT_CAPS] },
-      noNewPrivileges: false,
+      // Inheritable and ambient stay empty, as in locker (CVE-2022-24769).
+      capabilities: { bounding: [...caps], effective: [...caps], permitted: [...caps], inheritable: [], ambient: [] },
+      noNewPrivileges: true,
+      // --ulimit, as docker passes it to runc (RLIM_INFINITY for -1).
+      ...(spec.ulimits.length ? { rlimits: spec.ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft === -1 ? 2 ** 64 - 1 : u.soft, hard: u.hard === -1 ? 2 ** 64 - 1 : u.hard })) } : {}),
     },
-    root: { path: has('mnt') ? input.rootfs : '/', readonly: false },
+    root: { path: has('mnt') ? input.rootfs : '/', readonly: spec.readOnly },
     ...(has('uts') ? { hostname: input.hostname } : {}),
     mounts,
     linux: {
       namespaces: spec.namespaces.map((n) => ({ type: OCI_NS[n] })),
       ...(maps ? { uidMappings: maps.uid, gidMappings: maps.gid } : {}),
       ...(resources ? { resources } : {}),
+      // The same lists locker's plan masks (security/harden.ts); only with a root of its own, as in locker.
+      ...(has('mnt') && !spec.privileged ? { maskedPaths: [...MASKED_FILES, ...MASKED_DIRS], readonlyPaths: [...READONLY_PATHS] } : {}),
+      // The profile locker compiles to BPF, in the OCI form runc compiles itself (libseccomp).
+      ...(spec.seccomp === 'unconfined' ? {} : { seccomp: defaultOciSeccomp(spec.caps) }),
     },
   };
   return config;
@@ -186,21 +210,37 @@ export function ociConfig(input: EquivalentInput): OciConfig {
 export function dockerCommand(input: EquivalentInput): string {
   const { spec } = input;
   const has = (n: Namespace): boolean => spec.namespaces.includes(n);
-  const words = ['docker', 'run', '--rm', spec.tty ? '-it' : '-i'];
+  const words = input.detach ? ['docker', 'run', '-d', ...(input.detachRemoved ? ['--rm'] : []), ...(spec.tty ? ['-t'] : [])] : ['docker', 'run', '--rm', spec.tty ? '-it' : '-i'];
   if (spec.name) words.push('--name', spec.name);
   if (has('uts')) words.push('--hostname', input.hostname);
   else words.push('--uts=host');
   if (!has('pid')) words.push('--pid=host');
   if (!has('ipc')) words.push('--ipc=host');
-  // A fresh network namespace with only loopback is docker's "none"; without one it shares the host's.
-  words.push(has('net') ? '--network=none' : '--network=host');
+  // Rootful, locker puts a veth on its bridge (docker's default "bridge"); rootless it has loopback
+  // only (docker's "none"); without a net namespace both share the host's.
+  words.push(!has('net') ? '--network=host' : spec.network === 'none' || input.rootless ? '--network=none' : '--network=bridge');
+  for (const p of spec.publish) words.push('-p', publishText(p));
   words.push(has('cgroup') ? '--cgroupns=private' : '--cgroupns=host');
   if (!has('user')) words.push('--userns=host');
+  // Docker leaves no_new_privs off by default; locker sets it for every container. Both apply
+  // Docker's default seccomp profile unless told otherwise.
+  words.push('--security-opt', 'no-new-privileges');
+  if (spec.seccomp === 'unconfined' && !spec.privileged) words.push('--security-opt', 'seccomp=unconfined');
   const l = spec.limits;
   if (l?.memory !== undefined) words.push(`--memory=${l.memory}b`);
   if (l?.cpus !== undefined) words.push(`--cpus=${l.cpus}`);
   if (l?.pidsLimit !== undefined) words.push(`--pids-limit=${l.pidsLimit}`);
   for (const e of spec.env) words.push('-e', e);
+  // Only the difference from Docker's default set, as a docker user would write it.
+  if (!spec.privileged) for (const c of spec.caps) if (!DEFAULT_CAPS.includes(c)) words.push('--cap-add', c);
+  if (!spec.privileged) for (const c of DEFAULT_CAPS) if (!spec.caps.includes(c)) words.push('--cap-drop', c);
+  if (spec.readOnly) words.push('--read-only');
+  // docker resolves a name in the image's /etc/passwd itself; ids as locker resolved them otherwise.
+  if (spec.userText !== undefined) words.push('--user', /^\d+(:\d+)?$/.test(spec.userText.trim()) && spec.user ? `${spec.user.uid}:${spec.user.gid}` : spec.userText);
+  if (spec.init) words.push('--init');
+  if (spec.privileged) words.push('--privileged');
+  for (const u of spec.ulimits) words.push('--ulimit', `${u.name}=${u.soft}:${u.hard}`);
+  for (const v of spec.volumes) words.push('-v', volumeText(v));
   if (input.workdir !== '/') words.push('-w', input.workdir);
   const image = input.dockerImage ?? 'busybox';
   // The image may be a command substitution such as $(docker import …), left unquoted on purpose.
@@ -217,6 +257,8 @@ export function equivalentNotes(input: EquivalentInput): string[] {
   } else {
     notes.push('without the mnt namespace the command runs on the host\'s /, as locker does; docker cannot share the host mount namespace.');
   }
+  notes.push(...networkNotes(input));
+  if (spec.volumes.length) notes.push('unshare: no bind option; bind each -v first (mount --bind HOST ROOTFS/DST, then mount -o remount,bind,ro for :ro, mount --make-rslave for rslave) in the new mount namespace.');
   if (has('uts')) notes.push('unshare has no hostname option: /bin/sh in the rootfs runs hostname, then execs the command (still PID 1).');
   if (has('user') && !input.rootless) {
     notes.push(`user namespace as root: unshare --map-users needs newuidmap (apt-get install uidmap), and the rootfs must belong to uid ${ROOTFUL_USERNS_BASE} (locker copies and shifts it).`);
@@ -226,8 +268,32 @@ export function equivalentNotes(input: EquivalentInput): string[] {
   if (ociResources(spec.limits)) {
     notes.push('unshare: no resource limits; locker and runc put the container in a cgroup (memory/cpu/pids) first, e.g. cgexec or systemd-run --scope -p MemoryMax=… would.');
   }
+  if (spec.init) notes.push('--init: docker binds tini at /sbin/docker-init; locker binds native/build/locker-init (native/src/init.c) read-only at /dev/init; runc has no init option, so config.json binds it and runs it as the process.');
+  if (spec.privileged) notes.push('--privileged: every capability, no seccomp, nothing masked, /sys writable and the host\'s device nodes in /dev; config.json lists the capabilities and leaves out seccomp and masked paths, the devices are docker\'s and locker\'s own step (runc would need each in linux.devices).');
+  if (spec.ulimits.length) notes.push('unshare: no rlimit option; prlimit --pid PID --nofile=SOFT:HARD (util-linux) sets them on the running process, as locker does before the container starts.');
   notes.push('docker: busybox is the image closest to the default rootfs; capabilities are docker\'s defaults, as in config.json.');
   return notes;
+}
+
+/** docker's -p spelling. */
+export function publishText(p: PortSpec): string {
+  return `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}${p.protocol === 'udp' ? '/udp' : ''}`;
+}
+
+/** What Locker adds to the host's network for this launch, as the commands that would add it. */
+function networkNotes(input: EquivalentInput): string[] {
+  const { spec } = input;
+  if (!spec.namespaces.includes('net') || spec.network === 'none') return [];
+  if (input.rootless) {
+    const ports = spec.publish.length ? ` -t/-u ${spec.publish.map((p) => `${p.hostIp ? `${p.hostIp}/` : ''}${p.hostPort}:${p.containerPort}/${p.protocol}`).join(',')}` : '';
+    return [`rootless: Locker connects the container with pasta when it can run (pasta --config-net --no-map-gw${ports} PID; podman's --network=pasta, docker rootless's RootlessKit), else it has loopback only (docker's --network=none).`];
+  }
+  const table = natScript('locker_ID', 'ID', 'ADDR', 'locker0', '10.88.0.0/24', spec.publish).trim().split('\n').slice(2).join(' ').replace(/\s+/g, ' ');
+  return [
+    'unshare/runc: no network setup; locker adds a veth into the container (ip link add lkID type veth peer name eth0 netns PID; ip link set lkID master locker0 up), an address ADDR in 10.88.0.0/24, net.ipv4.ip_forward=1 while a bridged container runs, and an nftables table of its own, removed with the container:',
+    `nft -f - <<< '${table}'`,
+    ...(spec.publish.length ? ['docker: -p adds DNAT rules in its own iptables chain (DOCKER) and a docker-proxy process for 127.0.0.1; Locker uses DNAT in prerouting and output, with net.ipv4.conf.locker0.route_localnet=1 for 127.0.0.1.'] : []),
+  ];
 }
 
 export function equivalents(input: EquivalentInput): Equivalents {

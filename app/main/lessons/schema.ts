@@ -1,7 +1,12 @@
 // Lesson files are written by teachers: check every field and say, in one line, which file, which
 // field and what to write instead. Nothing half-valid reaches the UI.
-import { CPUS, MEMORY, VERIFY_RULES, hostnameProblem, type Lesson, type LessonCommand, type LessonPreset, type LessonStep, type VerifyRule } from '../../shared/api';
-import { NAMESPACES, type Namespace } from '../../shared/types';
+import { availableParallelism } from 'node:os';
+import { VERIFY_RULES, hostnameProblem, type Lesson, type LessonCommand, type LessonPreset, type LessonStep, type VerifyRule } from '../../shared/api';
+import { checkNamespaces, parseCapabilities, parseCpus, parseMemory, parsePidsLimit, parseVolume, shown, type Parsed } from '../../shared/grammar';
+import { portList } from '../../shared/launch-form';
+import { fillVolume } from '../../shared/lesson-command';
+import { CAPS } from '../runtime/security/capabilities';
+import { NAMESPACES, NETWORK_MODES, type Namespace, type NetworkMode } from '../../shared/types';
 
 export class LessonError extends Error {
   constructor(readonly field: string, readonly problem: string) {
@@ -98,32 +103,85 @@ function whole(v: unknown, field: string, min: number): number {
 }
 
 function preset(v: unknown, field: string): LessonPreset {
-  const r = object(v, field, { required: ['namespaces'], optional: ['command', 'hostname', 'memory', 'cpus', 'pidsLimit', 'stepThrough'] });
+  const r = object(v, field, { required: ['namespaces'], optional: ['command', 'hostname', 'memory', 'cpus', 'pidsLimit', 'stepThrough', 'capAdd', 'capDrop', 'seccomp', 'volumes', 'network', 'ports'] });
   if (!Array.isArray(r.namespaces)) fail(`${field}.namespaces`, `must be a list like ["pid", "uts"] ([] for none), got ${kind(r.namespaces)}`);
   const namespaces = r.namespaces.map((n, i) => namespace(n, `${field}.namespaces[${i}]`));
-  if (new Set(namespaces).size !== namespaces.length) fail(`${field}.namespaces`, 'lists a namespace twice; remove the duplicate');
+  const nsCheck = checkNamespaces(namespaces);
+  if (!nsCheck.ok) fail(`${field}.namespaces`, nsCheck.problem);
   const out: LessonPreset = { namespaces };
   if (r.command !== undefined) out.command = text(r.command, `${field}.command`, 1000);
   if (r.hostname !== undefined) {
-    out.hostname = text(r.hostname, `${field}.hostname`, 64);
+    out.hostname = text(r.hostname, `${field}.hostname`, 253); // the grammar judges the length (in bytes)
     const p = hostnameProblem(out.hostname);
     if (p) fail(`${field}.hostname`, p);
     if (!namespaces.includes('uts')) fail(`${field}.hostname`, 'needs "uts" in namespaces (it would rename the host); add it or drop the hostname');
   }
-  if (r.memory !== undefined) {
-    out.memory = text(r.memory, `${field}.memory`, 32);
-    if (!MEMORY.test(out.memory)) fail(`${field}.memory`, `"${out.memory}" is not a size; write e.g. "64m"`);
-  }
-  if (r.cpus !== undefined) {
-    out.cpus = text(r.cpus, `${field}.cpus`, 32);
-    if (!CPUS.test(out.cpus) || Number(out.cpus) <= 0) fail(`${field}.cpus`, `"${out.cpus}" is not a positive number; write e.g. "0.5"`);
-  }
-  if (r.pidsLimit !== undefined) out.pidsLimit = whole(r.pidsLimit, `${field}.pidsLimit`, 1);
+  // The same grammar as the CLI, the API and the launch form (app/shared/grammar.ts).
+  const limit = (key: 'memory' | 'cpus' | 'pidsLimit', parse: (v: string | number) => Parsed<number>): void => {
+    const v = r[key];
+    if (v === undefined) return;
+    if (key === 'pidsLimit' ? typeof v !== 'number' : typeof v !== 'string') {
+      fail(`${field}.${key}`, key === 'pidsLimit' ? `must be a whole number (no quotes), got ${JSON.stringify(v)}` : `must be text in quotes, e.g. "${key === 'memory' ? '64m' : '0.5'}", got ${kind(v)}`);
+    }
+    const parsed = parse(v as string | number);
+    if (!parsed.ok) fail(`${field}.${key}`, `${shown(String(v))}: ${parsed.problem}`);
+  };
+  limit('memory', parseMemory);
+  limit('cpus', (v) => parseCpus(v, availableParallelism()));
+  limit('pidsLimit', parsePidsLimit);
+  if (r.memory !== undefined) out.memory = r.memory as string;
+  if (r.cpus !== undefined) out.cpus = r.cpus as string;
+  if (r.pidsLimit !== undefined) out.pidsLimit = r.pidsLimit as number;
   if (r.stepThrough !== undefined) {
     if (typeof r.stepThrough !== 'boolean') fail(`${field}.stepThrough`, `must be true or false, got ${kind(r.stepThrough)}`);
     out.stepThrough = r.stepThrough;
   }
+  // --cap-add / --cap-drop: the CLI's grammar (docker's names, CAP_ optional, ALL)
+  for (const key of ['capAdd', 'capDrop'] as const) {
+    const list = r[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.length === 0 || list.some((c) => typeof c !== 'string')) fail(`${field}.${key}`, `must be a list of capability names like ["SYS_ADMIN"], got ${kind(list)}`);
+    const parsed = parseCapabilities(list as string[], key === 'capAdd' ? '--cap-add' : '--cap-drop', CAPS);
+    if (!parsed.ok) fail(`${field}.${key}`, parsed.problem);
+    out[key] = parsed.value;
+  }
+  if (r.seccomp !== undefined) out.seccomp = bool(r.seccomp, `${field}.seccomp`);
+  if (r.volumes !== undefined) {
+    if (!Array.isArray(r.volumes) || r.volumes.length === 0) fail(`${field}.volumes`, `must be a list of -v lines like ["{share}/notes:/notes"], got ${kind(r.volumes)}`);
+    if (!namespaces.includes('mnt')) fail(`${field}.volumes`, 'needs "mnt" in namespaces (the bind is made in the container\'s mount namespace); add it');
+    out.volumes = r.volumes.map((line, i) => {
+      const at = `${field}.volumes[${i}]`;
+      const t = text(line, at, 1000);
+      // a lesson binds only from the app's share folder: the app refuses any other host path
+      if (!t.startsWith('{share}/')) fail(at, `${shown(t)}: the host path must start with {share}/ (the app's share folder), e.g. "{share}/notes:/notes"`);
+      const parsed = parseVolume(fillVolume(t, '/share'));
+      if (!parsed.ok) fail(at, parsed.problem);
+      if (parsed.value.source.split('/').includes('..')) fail(at, `${shown(t)}: the host path may not contain '..'; name a folder inside {share}`);
+      return t;
+    });
+  }
+  // the launch form's network select and ports field, with the form's own rules (app/shared/launch-form.ts)
+  if (r.network !== undefined) {
+    if (typeof r.network !== 'string' || !(NETWORK_MODES as readonly string[]).includes(r.network)) fail(`${field}.network`, `${JSON.stringify(r.network)} is not a network mode; use one of ${NETWORK_MODES.join(', ')}`);
+    out.network = r.network as NetworkMode;
+    if (out.network === 'host' && namespaces.includes('net')) fail(`${field}.network`, '"host" is the host\'s own network: remove "net" from namespaces');
+    if (out.network === 'none' && !namespaces.includes('net')) fail(`${field}.network`, '"none" is a network namespace with loopback only: add "net" to namespaces');
+  }
+  if (r.ports !== undefined) {
+    if (!Array.isArray(r.ports) || r.ports.length === 0 || r.ports.some((p) => typeof p !== 'string')) fail(`${field}.ports`, `must be a list of -p entries like ["18080:8080"], got ${kind(r.ports)}`);
+    const parsed = portList((r.ports as string[]).join(','));
+    if (typeof parsed === 'string') fail(`${field}.ports`, parsed);
+    if (!namespaces.includes('net') || (out.network ?? 'bridge') !== 'bridge') fail(`${field}.ports`, 'needs "net" in namespaces and the bridge network (a port is published into the container\'s own network namespace)');
+    out.ports = r.ports as string[];
+  }
   return out;
+}
+
+/** A path a rule names: relative to a root (the upper layer, the image, the share), no '..'. */
+function relPath(v: unknown, field: string): string {
+  const t = text(v, field, 1000).replace(/^\/+/, '').replace(/\/+$/, '');
+  if (t === '' || t.split('/').includes('..') || t.includes('\0')) fail(field, `${shown(String(v))}: name a path such as "hello.txt" or "etc/motd" (no '..')`);
+  return t;
 }
 
 function command(v: unknown, field: string): LessonCommand {
@@ -151,6 +209,8 @@ export function rule(v: unknown, field: string): VerifyRule {
     case 'rootDiffers':
     case 'onlyLoopback':
     case 'pidsRejected':
+    case 'oomKilled':
+    case 'cpuThrottled':
       return { [name]: bool(value, at) } as VerifyRule;
     case 'pid1Is':
       return { pid1Is: text(value, at, 15) };
@@ -158,6 +218,50 @@ export function rule(v: unknown, field: string): VerifyRule {
       return { uidMapOutsideNot: whole(value, at, 0) };
     case 'pidsLimit':
       return { pidsLimit: whole(value, at, 1) };
+    case 'ran':
+      return { ran: whole(value, at, 0) };
+    case 'capabilityHas':
+    case 'capabilityLacks': {
+      const parsed = parseCapabilities([text(value, at, 40)], name, CAPS);
+      if (!parsed.ok || parsed.value[0] === 'ALL') fail(at, `${shown(String(value))}: name one capability such as "SYS_ADMIN" or "CHOWN" (docker's names, CAP_ optional)`);
+      return { [name]: parsed.value[0] } as VerifyRule;
+    }
+    case 'seccompFiltered':
+      return { seccompFiltered: bool(value, at) };
+    case 'mountedAt': {
+      const path = text(value, at, 1000);
+      if (!path.startsWith('/') || path.split('/').includes('..')) fail(at, `${shown(path)}: name an absolute path in the container such as "/mnt"`);
+      return { mountedAt: path.replace(/\/+$/, '') || '/' };
+    }
+    case 'upperHas':
+    case 'upperDeleted':
+    case 'imageHas':
+    case 'imageLacks':
+    case 'shareHas':
+      return { [name]: relPath(value, at) } as VerifyRule;
+    case 'interfacesAre': {
+      if (!Array.isArray(value) || value.length === 0 || value.some((n) => typeof n !== 'string' || !/^[^\s/:]{1,15}$/.test(n))) {
+        fail(at, `must be a list of interface names like ["lo", "eth0"], got ${kind(value)}`);
+      }
+      return { interfacesAre: value as string[] };
+    }
+    case 'vethOnBridge': {
+      const bridge = text(value, at, 15);
+      if (!/^[^\s/:]{1,15}$/.test(bridge)) fail(at, `${shown(bridge)}: name a bridge interface such as "locker0"`);
+      return { vethOnBridge: bridge };
+    }
+    case 'pingAnswered':
+    case 'connectionAccepted':
+      return { [name]: bool(value, at) } as VerifyRule;
+    case 'natUsed':
+      if (value !== 'masquerade' && value !== 'dnat') fail(at, `must be "masquerade" (outbound NAT) or "dnat" (a published port), got ${JSON.stringify(value)}`);
+      return { natUsed: value };
+    case 'hostnameIs': {
+      const name = text(value, at, 253);
+      const p = hostnameProblem(name);
+      if (p) fail(at, p);
+      return { hostnameIs: name };
+    }
     default: {
       const near = nearest(name, VERIFY_RULES);
       fail(at, `unknown rule; ${near ? `did you mean "${near}"? ` : ''}rules: ${VERIFY_RULES.join(', ')}`);
@@ -170,7 +274,7 @@ function step(v: unknown, field: string): LessonStep {
   const commands = r.commands === undefined ? [] : r.commands;
   if (!Array.isArray(commands)) fail(`${field}.commands`, `must be a list of { "pane": …, "run": … }, got ${kind(commands)}`);
   if (!Array.isArray(r.verify) || r.verify.length === 0) fail(`${field}.verify`, 'must be a non-empty list of rules, e.g. [{ "namespaceSeparate": "uts" }]');
-  return {
+  const out: LessonStep = {
     id: slug(r.id, `${field}.id`),
     title: text(r.title, `${field}.title`, 200),
     explain: prose(r.explain, `${field}.explain`),
@@ -179,6 +283,41 @@ function step(v: unknown, field: string): LessonStep {
     lookFor: prose(r.lookFor, `${field}.lookFor`),
     verify: r.verify.map((x, i) => rule(x, `${field}.verify[${i}]`)),
   };
+  out.verify.forEach((v, i) => {
+    if ('ran' in v && v.ran >= out.commands.length) {
+      fail(`${field}.verify[${i}].ran`, `is ${v.ran}, but the step has ${out.commands.length} command${out.commands.length === 1 ? '' : 's'} (counted from 0)`);
+    }
+    if ('hostnameIs' in v && v.hostnameIs === out.preset.hostname) {
+      fail(`${field}.verify[${i}].hostnameIs`, `"${v.hostnameIs}" is the preset's hostname, true at launch; name the hostname the learner renames it to`);
+    }
+  });
+  if (!out.verify.some((r) => isAction(r, out.preset))) {
+    fail(`${field}.verify`, 'holds at launch, before the learner does anything; add a rule only their action makes true, e.g. { "ran": 0 } (command 0 was run)');
+  }
+  return out;
+}
+
+/** Mount points Locker itself makes at launch: a mountedAt there holds before the learner acts. */
+function launchMount(path: string, preset: LessonPreset): boolean {
+  if (path === '/' || path === '/tmp' || /^\/(proc|dev|sys)(\/|$)/.test(path)) return true;
+  return (preset.volumes ?? []).some((v) => {
+    const parsed = parseVolume(fillVolume(v, '/share'));
+    return parsed.ok && parsed.value.target === path;
+  });
+}
+
+/** A rule that launching the step's container cannot satisfy: only what the learner does makes it true. */
+function isAction(rule: VerifyRule, preset: LessonPreset): boolean {
+  // a network namespace of its own starts with zeroed counters, and a container's nftables table with zeroed
+  // counters; the host's network (no "net", or network host) has counted for a long time
+  const ownNet = preset.namespaces.includes('net') && preset.network !== 'host';
+  // a new container's cgroup starts with its counters (refused forks, OOM kills, throttled periods) at 0
+  return 'ran' in rule || 'hostnameIs' in rule || ('pidsRejected' in rule && rule.pidsRejected)
+    || ('oomKilled' in rule && rule.oomKilled) || ('cpuThrottled' in rule && rule.cpuThrottled)
+    // the upper layer is new with each container; a file in the share may be left from before, so shareHas is not one
+    || 'upperHas' in rule || 'upperDeleted' in rule
+    || ('mountedAt' in rule && !launchMount(rule.mountedAt, preset))
+    || (ownNet && (('pingAnswered' in rule && rule.pingAnswered) || ('connectionAccepted' in rule && rule.connectionAccepted) || 'natUsed' in rule));
 }
 
 /** Parses one lesson file's text; throws LessonError (field: problem) on the first mistake. */

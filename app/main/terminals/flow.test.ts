@@ -98,7 +98,8 @@ test('a yes-like flood stays bounded when nobody acks', () => {
   const { flow, events } = harness({ high: 4096, low: 1024 });
   let pushed = 0;
   // the pty stops delivering once paused: model that
-  while (!flow.paused) {
+  // bounded: if pausing regressed, this would otherwise never end
+  for (let i = 0; !flow.paused && i < 1000; i++) {
     flow.push(Buffer.from('y\n'.repeat(512)));
     pushed += 1024;
   }
@@ -108,4 +109,36 @@ test('a yes-like flood stays bounded when nobody acks', () => {
 
 test('watermarks must be ordered', () => {
   assert.throws(() => new FlowControl({ emit() {}, pause() {}, resume() {}, highWatermark: 10, lowWatermark: 10 }), /low watermark/);
+});
+
+test('flow control is per reader: the slowest attached reader holds the pty, a detached one no longer does', () => {
+  const events: string[] = [];
+  const flow = new FlowControl({ emit() {}, pause: () => events.push('pause'), resume: () => events.push('resume'), highWatermark: 1000, lowWatermark: 200, readers: [] });
+  flow.push(Buffer.alloc(5000));
+  assert.deepEqual(events, [], 'nobody reads: nothing holds the output back');
+  flow.attach('a');
+  flow.attach('b');
+  flow.push(Buffer.alloc(1200));
+  assert.deepEqual(events, ['pause']);
+  flow.ack(1200, 'a');
+  assert.deepEqual(events, ['pause'], 'b is still behind');
+  assert.equal(flow.unacked, 1200);
+  flow.detach('b');
+  assert.deepEqual(events, ['pause', 'resume']);
+  flow.ack(5, 'nobody');
+  assert.equal(flow.unacked, 0);
+});
+
+test('a partial UTF-8 sequence goes out after a short silence, its bytes counted once', async () => {
+  const chunks: { data: string; bytes: number; offset: number }[] = [];
+  const flow = new FlowControl({ emit: (data, bytes, offset) => chunks.push({ data, bytes, offset }), pause() {}, resume() {}, utf8SilenceMs: 5 });
+  flow.push(Buffer.concat([Buffer.from('ab'), euro.subarray(0, 2)]));
+  assert.deepEqual(chunks, [{ data: 'ab', bytes: 2, offset: 0 }]);
+  // polled, not timed: the lone lead bytes must come out on their own
+  for (let i = 0; i < 500 && chunks.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(chunks[1], { data: '\uFFFD', bytes: 2, offset: 2 });
+  // a sequence completed before the silence is decoded whole
+  flow.push(euro.subarray(0, 1));
+  flow.push(euro.subarray(1));
+  assert.deepEqual(chunks[2], { data: '€', bytes: 3, offset: 4 });
 });

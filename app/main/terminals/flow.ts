@@ -60,12 +60,20 @@ export class Utf8Splitter {
     return tail ? buf.subarray(0, buf.length - tail) : buf;
   }
 
+  /** A partial character is waiting for its rest. */
+  get holding(): boolean {
+    return this.pending.length > 0;
+  }
+
   flush(): Buffer {
     const rest = this.pending;
     this.pending = Buffer.alloc(0);
     return rest;
   }
 }
+
+/** A partial character held this long with nothing after it goes out as it is (U+FFFD): a lone byte never waits for more. */
+export const UTF8_SILENCE_MS = 40;
 
 export interface FlowOptions {
   /** Forward one chunk: decoded text, its UTF-8 length, and its byte offset in the stream. */
@@ -75,14 +83,26 @@ export interface FlowOptions {
   maxChunk?: number;
   highWatermark?: number;
   lowWatermark?: number;
+  /** Readers that exist from the start (each acks on its own); default one unnamed reader, ''. */
+  readers?: string[];
+  /** How long a partial UTF-8 sequence waits for its rest before it is flushed; 0 never flushes early. */
+  utf8SilenceMs?: number;
 }
 
+/**
+ * One output stream with flow control per reader: every chunk counts against each attached reader
+ * until that reader acks it; the pty is paused while any reader is HIGH behind and resumed once
+ * all are within LOW. A reader that leaves (detach) no longer holds the stream; with no reader
+ * at all nothing pauses (the output goes to the scrollback only).
+ */
 export class FlowControl {
   private readonly splitter = new Utf8Splitter();
   private readonly maxChunk: number;
   private readonly high: number;
   private readonly low: number;
-  private unackedBytes = 0;
+  private readonly silenceMs: number;
+  private readonly readers = new Map<string, number>();
+  private silence: NodeJS.Timeout | undefined;
   private isPaused = false;
   private written = 0;
 
@@ -90,11 +110,16 @@ export class FlowControl {
     this.maxChunk = opts.maxChunk ?? MAX_CHUNK;
     this.high = opts.highWatermark ?? HIGH_WATERMARK;
     this.low = opts.lowWatermark ?? LOW_WATERMARK;
+    this.silenceMs = opts.utf8SilenceMs ?? 0;
     if (!(this.low < this.high)) throw new Error('flow control: the low watermark must be below the high one');
+    for (const r of opts.readers ?? ['']) this.readers.set(r, 0);
   }
 
+  /** Bytes the slowest reader has not acknowledged. */
   get unacked(): number {
-    return this.unackedBytes;
+    let max = 0;
+    for (const n of this.readers.values()) max = Math.max(max, n);
+    return max;
   }
 
   get paused(): boolean {
@@ -107,35 +132,69 @@ export class FlowControl {
   }
 
   push(data: Buffer): void {
+    if (this.silence) clearTimeout(this.silence);
+    this.silence = undefined;
     this.send(this.splitter.push(data));
+    if (this.silenceMs > 0 && this.splitter.holding) {
+      this.silence = setTimeout(() => {
+        this.silence = undefined;
+        this.send(this.splitter.flush());
+      }, this.silenceMs);
+      this.silence.unref?.();
+    }
   }
 
   /** The stream ended: emit whatever partial character is left (decoded as U+FFFD). */
   end(): void {
+    if (this.silence) clearTimeout(this.silence);
+    this.silence = undefined;
     this.send(this.splitter.flush());
   }
 
-  ack(bytes: number): void {
-    this.unackedBytes = Math.max(0, this.unackedBytes - bytes);
-    if (this.isPaused && this.unackedBytes <= this.low) {
-      this.isPaused = false;
-      this.opts.resume();
-    }
+  ack(bytes: number, reader = ''): void {
+    const n = this.readers.get(reader);
+    if (n === undefined || !(bytes > 0)) return;
+    this.readers.set(reader, Math.max(0, n - bytes));
+    this.settle();
   }
 
-  /** A new reader took over (re-attach): acks for chunks nobody rendered will never come. */
+  /** A reader starts (or starts over, re-attached): it owes acks only for chunks sent from now on. */
+  attach(reader = ''): void {
+    this.readers.set(reader, 0);
+    this.settle();
+  }
+
+  /** A reader left: it no longer holds the stream back. */
+  detach(reader: string): void {
+    this.readers.delete(reader);
+    this.settle();
+  }
+
+  /** The default reader took over again (re-attach): acks for chunks nobody rendered will never come. */
   reset(): void {
-    this.ack(Number.MAX_SAFE_INTEGER);
+    this.attach('');
+  }
+
+  private settle(): void {
+    const behind = this.unacked;
+    if (this.isPaused && behind <= this.low) {
+      this.isPaused = false;
+      this.opts.resume();
+    } else if (!this.isPaused && behind >= this.high) {
+      this.isPaused = true;
+      this.opts.pause();
+    }
   }
 
   private send(buf: Buffer): void {
+    if (buf.length === 0) return;
     for (const chunk of chunkUtf8(buf, this.maxChunk)) {
       const offset = this.written;
       this.written += chunk.length;
-      this.unackedBytes += chunk.length;
+      for (const [r, n] of this.readers) this.readers.set(r, n + chunk.length);
       this.opts.emit(chunk.toString('utf8'), chunk.length, offset);
     }
-    if (!this.isPaused && this.unackedBytes >= this.high) {
+    if (!this.isPaused && this.unacked >= this.high) {
       this.isPaused = true;
       this.opts.pause();
     }

@@ -2,9 +2,12 @@
 // pane opened late (or re-opened) still shows what was printed before it attached.
 import type { TerminalData, TerminalExit, TerminalInfo, TerminalSnapshot } from '../../shared/api';
 import type { TerminalHandle } from '../runtime/handles';
-import { FlowControl } from './flow';
+import { FlowControl, UTF8_SILENCE_MS } from './flow';
 
-export const SCROLLBACK_BYTES = 256 * 1024;
+/** Above the high watermark (plus a chunk): a pane that attaches to a new terminal late still gets all of its start. */
+export const SCROLLBACK_BYTES = 1024 * 1024;
+/** Holds a new terminal's output (paused at the high watermark) until its first real reader attaches. */
+const FIRST_READER = '\0first';
 
 export interface SessionSink {
   data(ev: TerminalData): void;
@@ -33,11 +36,18 @@ export class TerminalSession {
       },
       pause: () => handle.pause(),
       resume: () => handle.resume(),
+      // readers come with attach (a pane, a web client); until the first does, output waits for it.
+      // Once every reader has left, output goes on into the scrollback (a closed window holds nothing).
+      readers: [FIRST_READER],
+      utf8SilenceMs: UTF8_SILENCE_MS,
     });
     this.unsubscribe = handle.onData((buf) => this.flow.push(buf));
+    // The exit is told after the last byte: the pty may still hold output (and a paused one waits
+    // for its readers' acks) when the process has already been reaped.
+    const drained = (): Promise<void> => this.handle.drain?.() ?? Promise.resolve();
     exited.then(
-      (code) => this.finish(code),
-      () => this.finish(-1),
+      (code) => drained().then(() => this.finish(code)),
+      () => drained().then(() => this.finish(-1)),
     );
   }
 
@@ -45,9 +55,10 @@ export class TerminalSession {
     return this.exitCode !== undefined;
   }
 
-  snapshot(): TerminalSnapshot {
-    // The new reader will ack only what it receives from now on.
-    this.flow.reset();
+  /** A reader (re)attaches: it gets the scrollback and acks only what it receives from now on. */
+  snapshot(reader = ''): TerminalSnapshot {
+    this.flow.attach(reader);
+    if (reader !== FIRST_READER) this.flow.detach(FIRST_READER);
     return {
       data: this.scrollback.map((c) => c.data).join(''),
       end: this.flow.offset,
@@ -64,8 +75,13 @@ export class TerminalSession {
     if (!this.exited && !this.closed) this.handle.resize(cols, rows);
   }
 
-  ack(bytes: number): void {
-    this.flow.ack(bytes);
+  ack(bytes: number, reader = ''): void {
+    this.flow.ack(bytes, reader);
+  }
+
+  /** A reader left (its pane closed, its connection ended): it no longer holds the pty back. */
+  detach(reader: string): void {
+    this.flow.detach(reader);
   }
 
   close(): void {

@@ -1,10 +1,13 @@
 // Who may talk to the web-mode server. Anything on this machine can reach a loopback port, and any
-// web page the teacher opens can aim requests at it (CSRF, DNS rebinding), so every HTTP request and
-// WebSocket must carry the random token and come with the exact Host and, when sent, our Origin.
+// web page the teacher opens can aim requests at it (CSRF, DNS rebinding). The page and its assets
+// are public (they hold no secret); every request must name our exact Host. The WebSocket, which
+// can do everything (start containers as root, open a host shell), must also come from our own
+// origin (a missing Origin is a non-browser client, refused too) and offer the token explicitly as
+// a subprotocol (app/shared/web-auth.ts). No cookie is ever set: browsers send cookies to every
+// port of a host, so a listener on another 127.0.0.1 port would receive it.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-
-export const COOKIE = 'locker_token';
+import { tokenFromProtocolHeader } from '../../shared/web-auth';
 
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
@@ -18,21 +21,11 @@ export function tokenMatches(expected: string, given: string | undefined): boole
   return timingSafeEqual(a, b);
 }
 
-function cookieToken(header: string | undefined): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return v.join('=');
-  }
-  return undefined;
-}
-
 export interface Verdict {
   ok: boolean;
   status: number;
   reason: string;
-  /** The token arrived in the query string: the page should get the cookie for its own asset requests. */
-  viaQuery: boolean;
-  /** The host:port this request was addressed to (for the CSP), once accepted. */
+  /** The host:port this request was addressed to (for the CSP and the Origin check), once accepted. */
   hostPort: string;
 }
 
@@ -50,27 +43,25 @@ export function acceptedHost(given: string | undefined, hostPort: string, wildca
   return m && Number(m[1]) === wildcardPort ? given : undefined;
 }
 
-/** hostPort as the browser writes it in Host, e.g. "127.0.0.1:41234" or "[::1]:41234". */
-export function checkRequest(req: IncomingMessage, token: string, hostPort: string, wildcardPort?: number): Verdict {
-  const deny = (status: number, reason: string): Verdict => ({ ok: false, status, reason, viaQuery: false, hostPort });
+const quoted = (v: unknown) => `"${String(v).slice(0, 80)}"`;
+
+/** Any HTTP request (page, assets): our Host, and no foreign Origin. hostPort as in Host, e.g. "127.0.0.1:41234". */
+export function checkRequest(req: IncomingMessage, hostPort: string, wildcardPort?: number): Verdict {
   const addressed = acceptedHost(req.headers.host, hostPort, wildcardPort);
-  if (addressed === undefined) return deny(421, `Host "${String(req.headers.host).slice(0, 80)}" is not ${hostPort}`);
-  hostPort = addressed;
+  if (addressed === undefined) return { ok: false, status: 421, reason: `Host ${quoted(req.headers.host)} is not ${hostPort}`, hostPort };
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== `http://${hostPort}`) return deny(403, `foreign Origin "${String(origin).slice(0, 80)}"`);
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', `http://${hostPort}`);
-  } catch {
-    return deny(400, 'malformed URL');
-  }
-  const queryToken = url.searchParams.get('token') ?? undefined;
-  if (tokenMatches(token, queryToken)) return { ok: true, status: 200, reason: '', viaQuery: true, hostPort };
-  if (tokenMatches(token, cookieToken(req.headers.cookie))) return { ok: true, status: 200, reason: '', viaQuery: false, hostPort };
-  return deny(403, queryToken || req.headers.cookie ? 'wrong token' : 'missing token');
+  if (origin !== undefined && origin !== `http://${addressed}`) return { ok: false, status: 403, reason: `foreign Origin ${quoted(origin)}`, hostPort: addressed };
+  return { ok: true, status: 200, reason: '', hostPort: addressed };
 }
 
-export function tokenCookie(token: string): string {
-  // HttpOnly: page scripts never need it; SameSite=Strict: other sites' pages cannot ride on it.
-  return `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+/** The WebSocket upgrade: everything checkRequest checks, plus our Origin present and the token offered. */
+export function checkUpgrade(req: IncomingMessage, token: string, hostPort: string, wildcardPort?: number): Verdict {
+  const verdict = checkRequest(req, hostPort, wildcardPort);
+  if (!verdict.ok) return verdict;
+  const deny = (reason: string): Verdict => ({ ok: false, status: 403, reason, hostPort: verdict.hostPort });
+  if (req.headers.origin === undefined) return deny('no Origin header; only the Locker page may open this socket');
+  const offered = tokenFromProtocolHeader(req.headers['sec-websocket-protocol']);
+  if (offered === undefined) return deny('missing token; open the URL Locker printed (it ends in #token=…)');
+  if (!tokenMatches(token, offered)) return deny('wrong token; open the URL Locker printed this time (it ends in #token=…)');
+  return verdict;
 }

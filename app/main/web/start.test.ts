@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { Channel, type ServerMessage } from '../../shared/api';
+import { WS_PROTOCOL, tokenProtocols } from '../../shared/web-auth';
 import { FakeRuntime } from '../api/testing';
 import { startWeb, type WebServer } from './start';
 
@@ -47,76 +48,88 @@ function get(path: string, headers: Record<string, string> = {}, method = 'GET')
   });
 }
 
-const t = () => `token=${web.token}`;
-
-test('binds loopback and prints a URL with a long random token', () => {
-  assert.match(web.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{40,}$/);
+test('binds loopback and prints a URL with a long random token in the fragment, which no server sees', () => {
+  assert.match(web.url, /^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{40,}$/);
+  assert.equal(web.origin, `http://${hostPort}`);
+  assert.equal(web.wsUrl, `ws://${hostPort}/ws`);
+  assert.equal(web.warning, undefined, 'loopback: nothing to warn about');
+  assert.equal(web.hostShell.enabled, true);
 });
 
-test('serves the page with the token, with CSP, MIME type and a cookie for assets', async () => {
-  const r = await get(`/?${t()}`);
+test('serves the page and assets without a token (they hold no secret), with CSP and MIME type, and never sets a cookie', async () => {
+  const r = await get('/');
   assert.equal(r.status, 200);
   assert.match(r.body, /<title>Locker/);
   assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
   assert.match(String(r.headers['content-security-policy']), /default-src 'self'/);
   assert.doesNotMatch(String(r.headers['content-security-policy']), /unsafe-eval/);
-  const cookie = String(r.headers['set-cookie']);
-  assert.match(cookie, /HttpOnly/);
-  assert.match(cookie, /SameSite=Strict/);
-  const js = await get('/assets/app.js', { Cookie: cookie.split(';')[0] });
+  assert.equal(r.headers['referrer-policy'], 'no-referrer');
+  const js = await get('/assets/app.js');
   assert.equal(js.status, 200);
   assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
-  assert.equal((await get(`/assets/app.css?${t()}`)).headers['content-type'], 'text/css; charset=utf-8');
-});
-
-test('refuses requests without the token or with a wrong one', async () => {
-  assert.equal((await get('/')).status, 403);
-  assert.equal((await get('/assets/app.js')).status, 403);
-  assert.equal((await get('/?token=wrong')).status, 403);
-  assert.equal((await get(`/?token=${web.token}x`)).status, 403);
-  assert.equal((await get('/', { Cookie: 'locker_token=wrong' })).status, 403);
+  assert.equal((await get('/assets/app.css')).headers['content-type'], 'text/css; charset=utf-8');
+  for (const path of ['/', '/assets/app.js', `/?token=${web.token}`, '/nope']) assert.equal((await get(path)).headers['set-cookie'], undefined, path);
 });
 
 test('refuses a foreign Origin and a Host other than the bound one (DNS rebinding)', async () => {
-  assert.equal((await get(`/?${t()}`, { Origin: 'http://evil.example' })).status, 403);
-  assert.equal((await get(`/?${t()}`, { Origin: `http://${hostPort}` })).status, 200);
-  assert.equal((await get(`/?${t()}`, { Host: 'evil.example' })).status, 421);
-  assert.equal((await get(`/?${t()}`, { Host: `localhost:${hostPort.split(':')[1]}` })).status, 421);
+  assert.equal((await get('/', { Origin: 'http://evil.example' })).status, 403);
+  assert.equal((await get('/', { Origin: `http://${hostPort}` })).status, 200);
+  assert.equal((await get('/', { Host: 'evil.example' })).status, 421);
+  assert.equal((await get('/', { Host: `localhost:${hostPort.split(':')[1]}` })).status, 421);
 });
 
 test('never serves files outside the root', async () => {
   for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/escape.txt', '/%00', '/..%5csecret.txt']) {
-    const r = await get(`${path}?${t()}`);
+    const r = await get(path);
     assert.equal(r.status, 404, path);
     assert.doesNotMatch(r.body, /do not serve/);
   }
 });
 
 test('only GET and HEAD', async () => {
-  assert.equal((await get(`/?${t()}`, {}, 'POST')).status, 405);
-  const head = await get(`/?${t()}`, {}, 'HEAD');
+  assert.equal((await get('/', {}, 'POST')).status, 405);
+  const head = await get('/', {}, 'HEAD');
   assert.equal(head.status, 200);
   assert.equal(head.body, '');
 });
 
-function connect(query: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+const ours = () => ({ Origin: `http://${hostPort}` });
+
+function connect(protocols: string[], headers: Record<string, string> = {}, path = '/ws'): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${hostPort}/ws${query}`, { headers });
+    const ws = new WebSocket(`ws://${hostPort}${path}`, protocols, { headers });
     ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => reject(new Error(`HTTP ${res.statusCode} ${body.trim()}`)));
+    });
     ws.once('error', reject);
   });
 }
 
-test('WebSocket refuses a missing or wrong token and a foreign Origin', async () => {
-  await assert.rejects(connect(''), /HTTP 403/);
-  await assert.rejects(connect('?token=nope'), /HTTP 403/);
-  await assert.rejects(connect(`?${t()}`, { Origin: 'http://evil.example' }), /HTTP 403/);
-  await assert.rejects(connect(`?${t()}`, { Host: 'rebound.example' }), /HTTP 421/);
+test('WebSocket refuses a missing or wrong token, a missing or foreign Origin, another Host, and the token in the query', async () => {
+  const good = tokenProtocols(web.token);
+  await assert.rejects(connect([], ours()), /HTTP 403 refused: missing token/);
+  await assert.rejects(connect([WS_PROTOCOL], ours()), /HTTP 403 refused: missing token/);
+  await assert.rejects(connect(tokenProtocols('nope'), ours()), /HTTP 403 refused: wrong token/);
+  await assert.rejects(connect(tokenProtocols(web.token + 'x'), ours()), /HTTP 403 refused: wrong token/);
+  await assert.rejects(connect([good[1]], ours()), /HTTP 403 refused: missing token/, 'the token without our protocol');
+  await assert.rejects(connect(good), /HTTP 403 refused: no Origin header/);
+  await assert.rejects(connect(good, { Origin: 'http://evil.example' }), /HTTP 403 refused: foreign Origin/);
+  await assert.rejects(connect(good, { Origin: `http://127.0.0.1:${Number(hostPort.split(':')[1]) + 1}` }), /HTTP 403 refused: foreign Origin/, 'another port of the same host');
+  await assert.rejects(connect(good, { ...ours(), Host: 'rebound.example' }), /HTTP 421/);
+  await assert.rejects(connect([WS_PROTOCOL], ours(), `/ws?token=${web.token}`), /HTTP 403 refused: missing token/, 'a query token is not accepted');
+});
+
+test('WebSocket with our Origin and the token: the answer names our protocol only, never the token', async () => {
+  const ws = await connect(tokenProtocols(web.token), ours());
+  assert.equal(ws.protocol, WS_PROTOCOL);
+  ws.close();
 });
 
 test('WebSocket with the token carries calls, errors and events', async () => {
-  const ws = await connect(`?${t()}`, { Origin: `http://${hostPort}` });
+  const ws = await connect(tokenProtocols(web.token), ours());
   const messages: ServerMessage[] = [];
   ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
   const call = (id: number, ch: string, arg?: unknown) => ws.send(JSON.stringify({ t: 'call', id, ch, arg }));
@@ -129,7 +142,10 @@ test('WebSocket with the token carries calls, errors and events', async () => {
     throw new Error(`no reply ${id}`);
   };
   call(1, Channel.listContainers);
-  assert.deepEqual(await reply(1), { result: [] });
+  // Locker's own: none yet. (Discovery also lists other engines' containers on this machine, e.g. another test file's.)
+  const listed = (await reply(1)) as { result: Array<{ engine?: string }> };
+  assert.ok(Array.isArray(listed.result), JSON.stringify(listed));
+  assert.deepEqual(listed.result.filter((c) => c.engine === undefined), []);
   call(2, Channel.run, { command: ['/bin/sh'], namespaces: ['pid'], cols: 80, rows: 24, evil: 1 });
   assert.match((await reply(2) as { error: string }).error, /unknown field "evil"/);
   call(3, Channel.run, { command: ['/bin/sh'], namespaces: ['pid'], cols: 80, rows: 24 });

@@ -1,12 +1,17 @@
-// Bound to a wildcard address (a VM forwarding its port to the host): reachable by IP literal with
-// the token, never by a name (DNS rebinding), and never without the token.
+// Bound to a wildcard address (a VM forwarding its port to the host): reachable by IP literal, never
+// by a name (DNS rebinding); the socket never without the token; a warning printed; no host shell
+// unless asked for.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { Channel, type ServerMessage } from '../../shared/api';
+import { tokenProtocols } from '../../shared/web-auth';
 import { FakeRuntime } from '../api/testing';
+import { hostShellPolicy, isLoopbackHost, networkWarning } from './exposure';
 import { acceptedHost } from './guard';
 import { startWeb, type WebServer } from './start';
 
@@ -46,15 +51,43 @@ function get(path: string, host: string): Promise<{ status: number; csp: string 
   });
 }
 
-test('a wildcard bind prints a loopback URL and answers IP literals with the token only', async () => {
+test('a wildcard bind prints a loopback URL and answers IP literals only', async () => {
   const url = new URL(web.url);
   assert.equal(url.hostname, '127.0.0.1');
   const port = url.port;
-  const path = `/?token=${web.token}`;
-  const ok = await get(path, `127.0.0.1:${port}`);
+  const ok = await get('/', `127.0.0.1:${port}`);
   assert.equal(ok.status, 200);
   assert.match(ok.csp, new RegExp(`ws://127\\.0\\.0\\.1:${port}`));
-  assert.equal((await get(path, `192.0.2.7:${port}`)).status, 200, 'the address a forwarded port arrives on');
-  assert.equal((await get(path, `rebind.example:${port}`)).status, 421);
-  assert.equal((await get('/', `127.0.0.1:${port}`)).status, 403);
+  assert.equal((await get('/', `192.0.2.7:${port}`)).status, 200, 'the address a forwarded port arrives on');
+  assert.equal((await get('/', `rebind.example:${port}`)).status, 421);
+});
+
+test('a wildcard bind warns that Locker is on the network and keeps the host shell off', () => {
+  assert.equal(web.hostShell.enabled, false);
+  assert.match(web.warning ?? '', /^WARNING: web mode listens on 0\.0\.0\.0, reachable from the network.*host shell pane is off \(add --host-shell/);
+});
+
+test('on the network the host shell is refused over an authenticated socket, with the reason', async () => {
+  const ws = new WebSocket(web.wsUrl, tokenProtocols(web.token), { headers: { Origin: web.origin } });
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  const reply = new Promise<ServerMessage>((resolve) => ws.on('message', (m) => {
+    const msg = JSON.parse(m.toString()) as ServerMessage;
+    if (msg.t === 'reply') resolve(msg);
+  }));
+  ws.send(JSON.stringify({ t: 'call', id: 1, ch: Channel.openHostShell, arg: { cols: 80, rows: 24 } }));
+  const msg = await reply;
+  assert.ok(msg.t === 'reply' && 'error' in msg.env);
+  assert.match(msg.env.error, /^the host shell is off: this web-mode server listens on 0\.0\.0\.0, reachable from the network.*--host-shell/);
+  ws.close();
+});
+
+test('host shell policy: on for loopback, off on the network unless asked, off when refused', () => {
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.ok(isLoopbackHost(h), h);
+  for (const h of ['0.0.0.0', '::', '192.168.1.5', '10.0.2.15', 'example.org', '::ffff:127.0.0.1']) assert.ok(!isLoopbackHost(h), h);
+  assert.deepEqual(hostShellPolicy('127.0.0.1'), { enabled: true });
+  assert.equal(hostShellPolicy('0.0.0.0').enabled, false);
+  assert.deepEqual(hostShellPolicy('0.0.0.0', true), { enabled: true });
+  assert.match(hostShellPolicy('127.0.0.1', false).refusal ?? '', /--no-host-shell/);
+  assert.equal(networkWarning('127.0.0.1', hostShellPolicy('127.0.0.1')), undefined);
+  assert.match(networkWarning('0.0.0.0', hostShellPolicy('0.0.0.0', true)) ?? '', /host shell pane is ON \(--host-shell\): anyone with the URL gets a root shell/);
 });
