@@ -10,6 +10,7 @@ const api = createClient(
     ipcRenderer.on(channel, handler);
     return () => void ipcRenderer.removeListener(channel, handler);
   },
+  (channel, arg) => ipcRenderer.send(channel, arg),
 );
 
 contextBridge.exposeInMainWorld('api', api);

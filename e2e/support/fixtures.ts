@@ -1,5 +1,6 @@
 // `app` is the Locker window for the current target: a page on a real web-mode server (real
-// runtime, real containers) or the Electron app's first window.
+// runtime, real containers), opened at the URL web mode prints (http://127.0.0.1:PORT/#token=…),
+// or the Electron app's first window.
 import { test as base, expect, _electron, type Page } from '@playwright/test';
 import { join } from 'node:path';
 import type { ContainerRuntime } from '../../app/main/runtime/handles';
@@ -10,7 +11,10 @@ interface Worker {
   web: { server: WebServer; runtime: ContainerRuntime } | null;
 }
 
-export const test = base.extend<{ app: Page; webUrl: string }, Worker>({
+/** What `locker ui --web` printed, and what a client needs to reach its socket. */
+export type WebInfo = Pick<WebServer, 'url' | 'origin' | 'wsUrl' | 'token'> & { port: number };
+
+export const test = base.extend<{ app: Page; webUrl: string; webInfo: WebInfo }, Worker>({
   web: [
     async ({}, use, workerInfo) => {
       if (workerInfo.project.name !== 'web') return use(null);
@@ -28,6 +32,11 @@ export const test = base.extend<{ app: Page; webUrl: string }, Worker>({
     testInfo.skip(!web, 'web mode only');
     await use(web!.server.url);
   },
+  webInfo: async ({ web }, use, testInfo) => {
+    testInfo.skip(!web, 'web mode only');
+    const { url, origin, wsUrl, token } = web!.server;
+    await use({ url, origin, wsUrl, token, port: Number(new URL(origin).port) });
+  },
   app: async ({ web, browser }, use, testInfo) => {
     if (testInfo.project.name === 'electron') {
       const status = electronStatus();
@@ -39,20 +48,29 @@ export const test = base.extend<{ app: Page; webUrl: string }, Worker>({
       return;
     }
     const before = new Set(web!.runtime.list().map((c) => c.id));
-    const page = await browser.newPage();
+    // a context of its own (fresh storage), which may hold more tabs of the same origin
+    const context = await browser.newContext();
+    const page = await context.newPage();
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-    await page.goto(web!.server.url);
-    await use(page);
-    await page.close();
-    // leave the machine as we found it
-    for (const c of web!.runtime.list()) if (!before.has(c.id)) await web!.runtime.remove(c.id, true).catch(() => {});
+    try {
+      await page.goto(web!.server.url);
+      await use(page);
+      await context.close();
+    } finally {
+      // leave the machine as we found it, even when the browser side failed
+      for (const c of web!.runtime.list()) if (!before.has(c.id)) await web!.runtime.remove(c.id, true).catch(() => {});
+    }
   },
 });
 
 export { expect };
 
 export async function terminalText(page: Page, testId: string): Promise<string> {
-  return page.getByTestId(testId).locator('.xterm-rows').innerText();
+  // xterm stops drawing a terminal scrolled out of view (an IntersectionObserver pauses its
+  // renderer): read it as a user would, on screen (clicks further down the page scroll it away).
+  const pane = page.getByTestId(testId);
+  await pane.scrollIntoViewIfNeeded();
+  return pane.locator('.xterm-rows').innerText();
 }
 
 /** Types a line into one terminal pane (click focuses xterm's hidden textarea). */

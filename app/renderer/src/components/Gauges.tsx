@@ -1,6 +1,7 @@
 // cgroup gauges for a container with limits, from inspect().resources (refreshed with the rest of
 // the inspection). CPU use is the rate of cpu usage between two readings.
 import { useRef } from 'react';
+import { plural } from '../lib/format';
 import type { Inspection } from '../../../shared/types';
 
 function bytes(n: number | null): string {
@@ -21,11 +22,12 @@ function Gauge({ label, value, max, text, testId }: { label: string; value: numb
   );
 }
 
-export function Gauges({ resources }: { resources: NonNullable<Inspection['resources']> }) {
+/** ended: the container has exited; the gauges keep the last values read (greyed), the CPU rate is over. */
+export function Gauges({ resources, ended = false }: { resources: NonNullable<Inspection['resources']>; ended?: boolean }) {
   const { stats, limits } = resources;
   const prev = useRef<{ usec: number; at: number } | null>(null);
   let cpuPct: number | null = null;
-  if (stats.cpuUsageUsec !== null) {
+  if (stats.cpuUsageUsec !== null && !ended) {
     const now = performance.now();
     const p = prev.current;
     if (p && now > p.at) cpuPct = ((stats.cpuUsageUsec - p.usec) / 1000 / (now - p.at)) * 100;
@@ -33,15 +35,15 @@ export function Gauges({ resources }: { resources: NonNullable<Inspection['resou
   }
   const cpuMax = limits.cpus ? limits.cpus * 100 : null;
   return (
-    <section className="panel gauges" data-testid="cgroup-gauges">
-      <h3>cgroup limits and use</h3>
+    <section className={`panel gauges${ended ? ' ended' : ''}`} data-testid="cgroup-gauges" data-ended={ended}>
+      <h3>cgroup limits and use{ended ? ' (last values read before it ended)' : ''}</h3>
       <Gauge
         label="pids" value={stats.pidsCurrent} max={stats.pidsMax} testId="gauge-pids"
-        text={`${stats.pidsCurrent ?? '?'} / ${stats.pidsMax ?? 'no limit'}${stats.pidsRejected ? ` · ${stats.pidsRejected} forks refused` : ''}`}
+        text={`${stats.pidsCurrent ?? '?'} / ${stats.pidsMax ?? 'no limit'}${stats.pidsRejected ? ` · ${plural(stats.pidsRejected, 'fork', 'forks')} refused` : ''}`}
       />
       <Gauge
         label="memory" value={stats.memoryCurrent} max={stats.memoryMax} testId="gauge-memory"
-        text={`${bytes(stats.memoryCurrent)} / ${stats.memoryMax === null ? 'no limit' : bytes(stats.memoryMax)}${stats.memoryEvents.oomKill ? ` · ${stats.memoryEvents.oomKill} OOM kills` : stats.memoryEvents.oom ? ` · ${stats.memoryEvents.oom} OOM events` : ''}`}
+        text={`${bytes(stats.memoryCurrent)} / ${stats.memoryMax === null ? 'no limit' : bytes(stats.memoryMax)}${stats.memoryEvents.oomKill ? ` · ${plural(stats.memoryEvents.oomKill, 'OOM kill')}` : stats.memoryEvents.oom ? ` · ${plural(stats.memoryEvents.oom, 'OOM event')}` : ''}`}
       />
       <Gauge
         label="cpu" value={cpuPct === null ? null : Math.max(0, cpuPct)} max={cpuMax ?? 100} testId="gauge-cpu"

@@ -6,59 +6,29 @@
 // last row (highlighted, not yet made), with Next / Run to exec / Cancel above the log.
 import { useEffect, useRef, useState } from 'react';
 import type { LockerApi, SteppingStatus, SyscallRecord } from '../../../shared/api';
+import { explainSyscall } from '../../../shared/syscall-sentence';
+import { useSyscallRecords } from '../lib/syscall-records';
 
 export const MAX_ROWS = 2000;
-const ROW_PX = 20;
+/** Row height from the text size (rows are 0.8em): fixed pixels cut the underscores of PR_SET_… at large fonts. */
+function rowHeight(): number {
+  const px = parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--font-size')) || 15;
+  return Math.max(20, Math.ceil(px * 0.8 * 1.6));
+}
 
 export function formatSyscall(r: SyscallRecord): string {
   const time = new Date(r.t).toISOString().slice(11, 23);
-  return `${String(r.seq).padStart(5)} ${time} ${r.where.padEnd(5)} ${r.name}(${r.args}) = ${r.result}${r.errno ? ` ${r.errno}` : ''}`;
+  return `${String(r.seq).padStart(5)} ${time} ${r.where.padEnd(5)} ${r.name}(${r.args}) = ${r.result}${r.errno ? ` ${r.errno}` : ''}${r.inferred ? ' (inferred from EOF)' : ''}`;
 }
 
 export function SyscallPane({ api, containerId, stepping }: { api: LockerApi; containerId: string | null; stepping?: SteppingStatus | null }) {
-  const [rows, setRows] = useState<SyscallRecord[]>([]);
-  const [error, setError] = useState('');
+  const { rows, error } = useSyscallRecords(api, containerId, MAX_ROWS);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(300);
   const [follow, setFollow] = useState(true);
   const box = useRef<HTMLDivElement>(null);
+  const ROW_PX = rowHeight();
 
-  useEffect(() => {
-    setRows([]);
-    setError('');
-    if (!containerId) return;
-    let last = 0;
-    let live = true;
-    const early: SyscallRecord[] = [];
-    let loaded = false;
-    const add = (entries: SyscallRecord[]) => {
-      const fresh = entries.filter((e) => e.seq > last);
-      if (fresh.length === 0) return;
-      last = fresh[fresh.length - 1].seq;
-      setRows((cur) => {
-        const next = cur.concat(fresh);
-        return next.length > MAX_ROWS ? next.slice(next.length - MAX_ROWS) : next;
-      });
-    };
-    const off = api.on('syscalls', (b) => {
-      if (b.containerId !== containerId) return;
-      if (loaded) add(b.entries);
-      else early.push(...b.entries);
-    });
-    api.syscallLog({ id: containerId }).then(
-      (backlog) => {
-        if (!live) return;
-        loaded = true;
-        add(backlog.slice(-MAX_ROWS));
-        add(early.splice(0));
-      },
-      (e: Error) => live && setError(e.message),
-    );
-    return () => {
-      live = false;
-      off();
-    };
-  }, [api, containerId]);
 
   useEffect(() => {
     const el = box.current;
@@ -82,6 +52,8 @@ export function SyscallPane({ api, containerId, stepping }: { api: LockerApi; co
     f().then(() => setStepError(''), (e: Error) => setStepError(e.message)).finally(() => setStepBusy(false));
   };
   const total = rows.length + (pending ? 1 : 0);
+  // the call just made, in plain English (the gates' reads are the runtime's, not the plan's)
+  const lastMade = step ? rows.filter((r) => r.where === 'child' || r.name === 'clone').at(-1) : undefined;
 
   useEffect(() => {
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
@@ -128,10 +100,15 @@ export function SyscallPane({ api, containerId, stepping }: { api: LockerApi; co
             </span>
           )}
           {stepError && <span className="error" data-testid="step-error">{stepError}</span>}
+          {lastMade && (
+            <p className="step-explain" data-testid="step-explain" data-name={lastMade.name} style={{ flexBasis: '100%', margin: '0.3em 0 0' }}>
+              <code className="mono">{lastMade.name}</code>: {explainSyscall(lastMade)}
+            </p>
+          )}
         </div>
       )}
       <div
-        className="syscall-rows mono" ref={box} data-testid="syscall-rows"
+        className="syscall-rows mono" ref={box} data-testid="syscall-rows" style={{ ['--syscall-row' as string]: `${ROW_PX}px` }}
         onScroll={(e) => {
           const el = e.currentTarget;
           setScrollTop(el.scrollTop);
@@ -140,12 +117,15 @@ export function SyscallPane({ api, containerId, stepping }: { api: LockerApi; co
       >
         <div style={{ height: total * ROW_PX, position: 'relative' }}>
           {visible.map((r, i) => (
-            <div key={r.seq} className={`sc ${r.where}${r.errno ? ' failed' : ''}`} style={{ top: (first + i) * ROW_PX, height: ROW_PX }} data-testid="syscall-row" data-name={r.name}>
+            <div
+              key={r.seq} className={`sc ${r.where}${r.errno ? ' failed' : ''}${r.inferred ? ' inferred' : ''}`} style={{ top: (first + i) * ROW_PX, height: ROW_PX }}
+              data-testid="syscall-row" data-name={r.name} data-inferred={r.inferred} title={explainSyscall(r)}
+            >
               <span className="seq">{r.seq}</span>
               <span className="t">{new Date(r.t).toISOString().slice(11, 23)}</span>
               <span className="where">{r.where}</span>
               <span className="call"><b>{r.name}</b>({r.args})</span>
-              <span className="res">= {r.result}{r.errno ? ` ${r.errno}` : ''}</span>
+              <span className="res">= {r.result}{r.errno ? ` ${r.errno}` : ''}{r.inferred && <i className="muted" title="execve reports nothing when it succeeds: the report pipe (close-on-exec) reached EOF after every earlier call reported"> (the program now runs; inferred from EOF)</i>}</span>
             </div>
           ))}
           {pending && (

@@ -22,3 +22,16 @@ export function size(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/** "1 process", "3 processes". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** How a container ended, in words: "exited 137 — OOM killed", "exited 143 (SIGTERM)", "exited 0". */
+export function exitSummary(c: ContainerInfo): string {
+  if (c.state === 'running') return 'running';
+  const code = exitStatus(c);
+  const base = code === 'exited' ? 'exited' : `exited ${code}`;
+  return c.oomKilled ? `${base} — OOM killed: the kernel's OOM killer ended it at its memory limit` : base;
+}
