@@ -3,7 +3,7 @@
 // through web mode; web mode under load (event-loop lag, UI frame times; see web-load.ts).
 // Prints a table, then one line of JSON (the last line). Run as root; --smoke for CI.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { equivalents } from '../app/main/equivalent/equivalent';
@@ -12,12 +12,14 @@ import { inspectContainer } from '../app/main/runtime/inspect';
 import { defaultRootfs } from '../app/main/runtime/rootfs/default-rootfs';
 import { Runtime } from '../app/main/runtime/runtime';
 import { validateSpec } from '../app/main/runtime/spec';
+import { writeLinesFile } from '../app/main/testing/pty-lines';
 import { measureLoad, measureWebPtyThroughput } from './web-load';
+import { measureCliAndScale } from './cli-scale';
 
 const REPO = join(__dirname, '..', '..');
 const CLI = join(REPO, 'bin', 'locker');
 
-interface Options {
+export interface Options {
   runs: number; smoke: boolean; inspectRuns: number; ptyBytes: number; hostProcesses: number;
   /** Extra host processes and seconds per phase of the load run (web mode, flood, UI). */
   loadProcesses: number; loadSeconds: number;
@@ -172,8 +174,98 @@ function measureRss(data: string): { idleMb: number; tenMb: number } {
   return { idleMb: round(out.idle / 2 ** 20, 1), tenMb: round(out.busy / 2 ** 20, 1) };
 }
 
-/** Bytes per second read from a TerminalHandle while the container writes `bytes` bytes of `yes`. */
-async function measurePty(opts: Options, data: string): Promise<{ bytesPerS: number; bytesRead: number; seconds: number }> {
+/** A copy of the rootfs holding /lines: ~`bytes` of numbered 80-column lines; with what its pty delivers for `cat /lines`. */
+function linesRootfs(data: string, rootfs: string, bytes: number): { dir: string; file: string; ptyBytes: number } {
+  const dir = join(data, 'lines-rootfs');
+  cpSync(rootfs, dir, { recursive: true, verbatimSymlinks: true });
+  const file = join(dir, 'lines');
+  return { dir, file, ptyBytes: writeLinesFile(file, Math.round(bytes / 80)).length };
+}
+
+interface Rate { bytesPerS: number; bytes: number; seconds: number }
+const rate = (bytes: number, first: number, last: number): Rate =>
+  ({ bytesPerS: Math.round(bytes / ((last - first) / 1000)), bytes, seconds: round((last - first) / 1000, 3) });
+
+/** Locker in this process: `cat /lines` in a container, first to last byte read from its TerminalHandle; every byte or it throws. */
+async function lockerLines(rt: Runtime, lines: { dir: string; ptyBytes: number }): Promise<Rate> {
+  const h = await rt.run({ command: ['/bin/cat', '/lines'], rootfs: lines.dir, tty: true });
+  const term = h.terminal!;
+  let bytes = 0;
+  let first = 0;
+  let last = 0;
+  term.onData((d) => {
+    if (!first) first = nowMs();
+    bytes += d.length;
+    last = nowMs();
+  });
+  await h.exited;
+  await term.drain?.();
+  term.close();
+  if (bytes !== lines.ptyBytes) throw new Error(`the pty gave ${bytes} of ${lines.ptyBytes} bytes`);
+  return rate(bytes, first, last);
+}
+
+/** Reference: node-pty spawning `cat FILE` on the host (it may lose the tail at exit: libuv's early EOF; what it got is counted). */
+async function nodePtyLines(file: string): Promise<Rate> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pty = require('node-pty') as typeof import('node-pty');
+  const p = pty.spawn('cat', [file], { cols: 80, rows: 24, encoding: null } as never);
+  let bytes = 0;
+  let first = 0;
+  let last = 0;
+  p.onData((d: string | Buffer) => {
+    if (!first) first = nowMs();
+    bytes += d.length;
+    last = nowMs();
+  });
+  await new Promise<void>((resolve) => p.onExit(() => resolve()));
+  for (let seen = -1; seen !== bytes; ) {
+    seen = bytes;
+    await sleep(100);
+  }
+  return rate(bytes, first, last);
+}
+
+/** Reference: `script -qfc 'cat FILE' /dev/null` (util-linux copies its pty to our pipe). */
+function scriptLines(file: string): Promise<Rate> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfc', `cat '${file}'`, '/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    let first = 0;
+    let last = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      if (!first) first = nowMs();
+      bytes += d.length;
+      last = nowMs();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(rate(bytes, first, last)) : reject(new Error(`script exited ${code}`))));
+  });
+}
+
+const medianRate = (rs: Rate[]): Rate => [...rs].sort((a, b) => a.bytesPerS - b.bytesPerS)[Math.floor((rs.length - 1) / 2)];
+
+/** The pty rows on realistic output: Locker direct and to a web client beside node-pty and script, round-robin. */
+export async function measurePtyLines(opts: Options, data: string, rootfs: string): Promise<Record<'locker' | 'web' | 'nodePty' | 'script', Rate> & { ptyBytes: number }> {
+  const lines = linesRootfs(data, rootfs, opts.ptyBytes);
+  const rt = new Runtime({ autoRemove: true, dataDir: data });
+  const got: Record<'locker' | 'web' | 'nodePty' | 'script', Rate[]> = { locker: [], web: [], nodePty: [], script: [] };
+  const runs = opts.smoke ? 1 : 3;
+  try {
+    for (let i = 0; i < runs; i++) {
+      got.nodePty.push(await nodePtyLines(lines.file));
+      got.script.push(await scriptLines(lines.file));
+      got.locker.push(await lockerLines(rt, lines));
+      got.web.push(await measureWebPtyThroughput(data, lines.ptyBytes, { command: ['/bin/cat', '/lines'], rootfs: lines.dir, exactBytes: lines.ptyBytes }));
+    }
+  } finally {
+    rmSync(lines.dir, { recursive: true, force: true });
+  }
+  return { locker: medianRate(got.locker), web: medianRate(got.web), nodePty: medianRate(got.nodePty), script: medianRate(got.script), ptyBytes: lines.ptyBytes };
+}
+
+/** Worst case: bytes per second read from a TerminalHandle while the container writes `bytes` bytes of busybox `yes` (2-byte lines). */
+export async function measurePty(opts: Options, data: string): Promise<{ bytesPerS: number; bytesRead: number; seconds: number }> {
   const rt = new Runtime({ autoRemove: true, dataDir: data });
   const h = await rt.run({ command: ['/bin/sh', '-c', `yes | head -c ${opts.ptyBytes}`], tty: true });
   const term = h.terminal!;
@@ -223,13 +315,15 @@ async function main(argv: string[]): Promise<number> {
     const inspect = await measureInspect(opts, data);
     process.stderr.write('bench: RSS…\n');
     const rss = measureRss(data);
-    process.stderr.write(`bench: pty throughput, ${opts.ptyBytes} bytes…\n`);
+    process.stderr.write(`bench: pty throughput, ${opts.ptyBytes} bytes of 80-column lines: Locker direct and to a web client, node-pty, script…\n`);
+    const lines = await measurePtyLines(opts, data, rootfs);
+    process.stderr.write(`bench: pty worst case, ${opts.ptyBytes} bytes of busybox yes, direct and through web mode…\n`);
     const pty = await measurePty(opts, data);
-    process.stderr.write(`bench: pty throughput through web mode, ${opts.ptyBytes} bytes…\n`);
     const web = await measureWebPtyThroughput(data, opts.ptyBytes);
     process.stderr.write(`bench: load: pty flood + ${opts.loadProcesses} extra host processes…\n`);
     const load = await measureLoad(data, { hostProcesses: opts.loadProcesses, seconds: opts.loadSeconds, chromium: process.env.LOCKER_CHROMIUM ?? '/usr/bin/chromium' });
     const fr = load.frames;
+    const cliScale = await measureCliAndScale({ runs: opts.smoke ? 2 : Math.min(opts.runs, 20), smoke: opts.smoke, scale: opts.smoke ? 5 : 50 }, data, rootfs);
 
     const ratio = (a: number, b: number): number => round(a / b, 2);
     const L = launch.locker;
@@ -243,14 +337,19 @@ async function main(argv: string[]): Promise<number> {
     row('inspect snapshot', inspect, `inspectContainer with ${inspect.hostProcesses} host processes`);
     rows.push(['RSS idle', `${rss.idleMb} MB`, '', 'runtime process, no containers']);
     rows.push(['RSS 10 containers', `${rss.tenMb} MB`, '', '10 running containers with ptys']);
-    rows.push(['pty throughput', `${round(pty.bytesPerS / 1e6, 1)} MB/s`, '', `${pty.bytesRead} bytes in ${pty.seconds} s from TerminalHandle`]);
-    rows.push(['pty throughput (web)', `${round(web.bytesPerS / 1e6, 1)} MB/s`, '', `${web.bytes} bytes in ${web.seconds} s over web mode's WebSocket, acked per chunk`]);
+    const mbs = (r: { bytesPerS: number }): string => `${round(r.bytesPerS / 1e6, 1)} MB/s`;
+    const refs = `node-pty cat on the host ${mbs(lines.nodePty)}, script -qfc cat ${mbs(lines.script)}`;
+    rows.push(['pty: 80-col lines, in-process', mbs(lines.locker), '', `cat of ${lines.ptyBytes} bytes in a container → TerminalHandle, every byte (×${ratio(lines.locker.bytesPerS, lines.nodePty.bytesPerS)} node-pty; ${refs})`]);
+    rows.push(['pty: 80-col lines, web client', mbs(lines.web), '', `same, over web mode's WebSocket, acked per chunk, every byte (×${ratio(lines.web.bytesPerS, lines.nodePty.bytesPerS)} node-pty)`]);
+    rows.push(['pty worst case: busybox yes', mbs(pty), '', `${pty.bytesRead} bytes of 2-byte lines in ${pty.seconds} s from TerminalHandle (slow through any pty)`]);
+    rows.push(['pty worst case: yes, web', mbs(web), '', `${web.bytes} bytes in ${web.seconds} s over web mode's WebSocket, acked per chunk`]);
     const loadNote = `${load.hostProcesses} host processes, pty flood`;
     rows.push(['load: event-loop lag', `${load.lag.p50} ms`, '', `p99 ${load.lag.p99} ms, max ${load.lag.max} ms; web mode main side, ${loadNote}, ${load.inspections} inspects (rtt p50 ${load.inspectRttP50} ms)`]);
     if (fr) {
       rows.push(['load: UI frame time', `${fr.p50} ms`, `${fr.p95} ms`, `max ${fr.max} ms, ${fr.long}/${fr.count} frames > 50 ms; chromium showing the flood (${round(fr.uiFloodBytesPerS / 1e6, 2)} MB/s drawn)`]);
       rows.push(['load: lag with the UI', `${fr.lagP50} ms`, '', `p99 ${fr.lagP99} ms, max ${fr.lagMax} ms; event-loop lag while that page refreshes and draws`]);
     } else rows.push(['load: UI frame time', 'n/a', '', load.framesMissing ?? '']);
+    rows.push(...cliScale.rows);
     process.stdout.write(`Locker bench (${opts.smoke ? 'smoke, ' : ''}${opts.runs} runs; unshare/bwrap/runc/CLI include spawning them from Node)\n`);
     process.stdout.write(table(rows));
     const json = {
@@ -264,9 +363,14 @@ async function main(argv: string[]): Promise<number> {
       ratio_vs_runc: ratio(L.p50, launch.runc.p50),
       ratio_vs_bwrap: ratio(L.p50, launch.bwrap.p50),
       ratio_vs_unshare: ratio(L.p50, launch.unshare.p50),
-      cli_ratio_vs_runc: ratio(launch.cli.p50, launch.runc.p50),
+      cli_first_byte_ratio_vs_runc: ratio(launch.cli.p50, launch.runc.p50),
+      ...cliScale.json,
       inspect_p50_ms: inspect.p50, inspect_p95_ms: inspect.p95, inspect_host_processes: inspect.hostProcesses,
       rss_idle_mb: rss.idleMb, rss_10_containers_mb: rss.tenMb,
+      pty_lines_bytes_per_s: lines.locker.bytesPerS, web_pty_lines_bytes_per_s: lines.web.bytesPerS, pty_lines_bytes: lines.ptyBytes,
+      nodepty_lines_bytes_per_s: lines.nodePty.bytesPerS, nodepty_lines_bytes_read: lines.nodePty.bytes, script_lines_bytes_per_s: lines.script.bytesPerS,
+      pty_lines_ratio_vs_nodepty: ratio(lines.locker.bytesPerS, lines.nodePty.bytesPerS),
+      web_pty_lines_ratio_vs_nodepty: ratio(lines.web.bytesPerS, lines.nodePty.bytesPerS),
       pty_bytes_per_s: pty.bytesPerS, pty_bytes_read: pty.bytesRead,
       web_pty_bytes_per_s: web.bytesPerS, web_pty_bytes_read: web.bytes,
       host_processes_during_load: load.hostProcesses,

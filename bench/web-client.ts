@@ -1,19 +1,20 @@
 // The bench's stand-in for the renderer in web mode, run in a worker thread so its own work (parsing
 // 100 KB JSON frames) does not count against the event loop of the "main process" being measured.
 // It speaks exactly what app/renderer/src/transport/websocket.ts speaks: JSON call messages with ids,
-// replies and broadcast events on one WebSocket whose URL carries the token; and it treats terminal
+// replies and broadcast events on one WebSocket that offers the token as a subprotocol; and it treats terminal
 // output the way TerminalPane does: early events are held until attachTerminal's snapshot, then each
 // chunk with offset ≥ snapshot end is shown and acknowledged with exactly its `bytes`.
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { Channel, unwrap, type ClientMessage, type Envelope, type RunResult, type ServerMessage, type TerminalData, type TerminalExit, type TerminalSnapshot } from '../app/shared/api';
 import type { Namespace } from '../app/shared/types';
+import { tokenProtocols } from '../app/shared/web-auth';
 
 export interface ClientData { url: string; token: string; hostPort: string }
 
 /** Requests from the bench (main thread) and what the worker answers. */
 export type ClientRequest =
-  | { op: 'throughput'; command: string[]; minBytes: number }
+  | { op: 'throughput'; command: string[]; minBytes: number; exactBytes?: number; rootfs?: string }
   | { op: 'flood'; command: string[] }
   | { op: 'ack'; on: boolean }
   | { op: 'refresh'; on: boolean; everyMs?: number }
@@ -22,7 +23,7 @@ export type ClientRequest =
   | { op: 'close' };
 
 export interface ClientStats {
-  /** Bytes of terminal output this client has seen so far (events of every terminal, broadcast). */
+  /** Bytes of terminal output this client has seen so far (of the terminals it attached). */
   bytesSeen: number;
   /** Round trips of inspect calls since the last `refresh on`. */
   inspectMs: number[];
@@ -55,8 +56,8 @@ class Client {
   }
 
   static connect(d: ClientData): Promise<Client> {
-    // The page's origin and the token in the query, as the browser sends them.
-    const ws = new WebSocket(`ws://${d.hostPort}/ws?token=${encodeURIComponent(d.token)}`, { headers: { Origin: `http://${d.hostPort}` } });
+    // The page's origin and the token as a subprotocol, as the browser sends them.
+    const ws = new WebSocket(`ws://${d.hostPort}/ws`, tokenProtocols(d.token), { headers: { Origin: `http://${d.hostPort}` } });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new Client(ws)));
       ws.once('error', reject);
@@ -79,6 +80,11 @@ class Client {
     const l = listener as (payload: unknown) => void;
     set.add(l);
     return () => void set.delete(l);
+  }
+
+  /** A fire-and-forget call (an ack): no id, no reply. */
+  notify(name: keyof typeof Channel, arg?: unknown): void {
+    this.ws.send(JSON.stringify({ t: 'notify', ch: Channel[name], arg } satisfies ClientMessage));
   }
 
   close(): void {
@@ -115,7 +121,7 @@ class Pane {
   private show(d: TerminalData): void {
     this.count(d.bytes);
     // xterm would parse it first; the stand-in has nothing to draw, so it acks on arrival
-    if (this.acking) void this.c.call('ackTerminal', { terminalId: this.terminalId, bytes: d.bytes }).catch(() => {});
+    if (this.acking) this.c.notify('ackTerminal', { terminalId: this.terminalId, bytes: d.bytes });
   }
 
   private count(bytes: number): void {
@@ -139,8 +145,8 @@ async function serve(d: ClientData): Promise<void> {
   let refresh: NodeJS.Timeout | undefined;
 
   /** What the UI does to show a container's terminal: run (from the form), listTerminals, attach. */
-  const start = async (command: string[], acking: boolean): Promise<{ id: string; pane: Pane }> => {
-    const run = await c.call<RunResult>('run', { command, namespaces: NAMESPACES, cols: 120, rows: 40 });
+  const start = async (command: string[], acking: boolean, rootfs?: string): Promise<{ id: string; pane: Pane }> => {
+    const run = await c.call<RunResult>('run', { command, namespaces: NAMESPACES, cols: 120, rows: 40, ...(rootfs ? { rootfs } : {}) });
     if (!run.terminal) throw new Error('run gave no terminal');
     const pane = new Pane(c, run.terminal.terminalId, acking);
     await pane.attach();
@@ -150,15 +156,12 @@ async function serve(d: ClientData): Promise<void> {
   const handle = async (req: ClientRequest): Promise<unknown> => {
     switch (req.op) {
       case 'throughput': {
-        const { id, pane } = await start(req.command, true);
+        const { id, pane } = await start(req.command, true, req.rootfs);
         await pane.exited;
-        // the exit event can overtake the tail of the output: wait until the stream is quiet
-        for (let seen = -1; seen !== pane.received; ) {
-          seen = pane.received;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        // the exit is sent after the last byte of output
         pane.dispose();
         await c.call('remove', { id });
+        if (req.exactBytes !== undefined && pane.received !== req.exactBytes) throw new Error(`the web client got ${pane.received} bytes, expected exactly ${req.exactBytes}`);
         if (pane.received < req.minBytes) throw new Error(`the web client got ${pane.received} of ${req.minBytes} bytes`);
         return { bytes: pane.received, seconds: (pane.last - pane.first) / 1000, id };
       }

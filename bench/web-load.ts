@@ -77,10 +77,15 @@ async function withWeb<T>(data: string, body: (web: WebServer, client: ClientWor
 
 export interface WebPty { bytesPerS: number; bytes: number; seconds: number }
 
-/** Bytes per second of a container's `yes` flood as a web-mode client receives (and acks) it. */
-export async function measureWebPtyThroughput(data: string, ptyBytes: number): Promise<WebPty> {
+/**
+ * Bytes per second of a container's output as a web-mode client receives (and acks) it: by default
+ * busybox `yes` (the worst case), or `command` in `rootfs` whose output must come to exactly `exactBytes`.
+ */
+export async function measureWebPtyThroughput(data: string, ptyBytes: number, run: { command?: string[]; rootfs?: string; exactBytes?: number } = {}): Promise<WebPty> {
   return withWeb(data, async (_web, client) => {
-    const r = await client.req<{ bytes: number; seconds: number }>({ op: 'throughput', command: ['/bin/sh', '-c', `yes | head -c ${ptyBytes}`], minBytes: ptyBytes });
+    const r = await client.req<{ bytes: number; seconds: number }>({
+      op: 'throughput', command: run.command ?? ['/bin/sh', '-c', `yes | head -c ${ptyBytes}`], minBytes: ptyBytes, rootfs: run.rootfs, exactBytes: run.exactBytes,
+    });
     return { bytesPerS: Math.round(r.bytes / r.seconds), bytes: r.bytes, seconds: round(r.seconds, 3) };
   });
 }
@@ -279,7 +284,8 @@ export async function measureLoad(data: string, opts: LoadOptions): Promise<Load
       else if (!existsSync(join(__dirname, '..', 'renderer', 'index.html'))) framesMissing = 'build/renderer is missing: run npm run build';
       else {
         log(`load: (b) UI frame times over ${opts.seconds} s in headless chromium…`);
-        await client.req({ op: 'ack', on: false });
+        // flow control is per reader: the worker keeps acking at once, so the page (the slowest
+        // reader) paces the flood, and what the worker sees is what the page drew
         let uiBytes = 0;
         let uiLag = { p50: 0, p99: 0, max: 0 };
         const deltas = await frameTimes(web, id, ms, opts.chromium, async () => {

@@ -1,4 +1,5 @@
-// Builds native/src/nsexec.c into a shared library at install, with the C toolchain node-pty already needs.
+// Builds native/src/nsexec.c into a shared library, and native/src/monitor.c (detached containers) into
+// native/build/locker-monitor, and native/src/init.c (run --init) into native/build/locker-init, at install, with the C toolchain node-pty already needs.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,12 @@ const cc = process.env.CC || 'cc';
 try {
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-shared', '-fPIC', '-o', out,
     join(root, 'native', 'src', 'nsexec.c')], { stdio: 'inherit' });
+  // The monitor of detached containers runs the same library's locker_spawn, found beside it.
+  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-o', join(dirname(out), 'locker-monitor'),
+    join(root, 'native', 'src', 'monitor.c'), '-L', dirname(out), '-l:libnsexec.so', '-Wl,-rpath,$ORIGIN'], { stdio: 'inherit' });
+  // The PID 1 of run --init (native/src/init.c): static, as it runs inside any image.
+  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-static', '-s', '-o', join(dirname(out), 'locker-init'),
+    join(root, 'native', 'src', 'init.c')], { stdio: 'inherit' });
 } catch (e) {
   console.error(`locker: could not build ${out} with ${cc}: ${e.message}. Install a C compiler (apt-get install build-essential) and run npm install again.`);
   process.exit(1);

@@ -21,8 +21,9 @@ async function main(): Promise<void> {
 
   const port = process.env.LOCKER_PORT ? Number(process.env.LOCKER_PORT) : 0;
   const web = await startWeb({ port, host: process.env.LOCKER_HOST });
+  if (web.warning) console.error(web.warning);
   console.log(`Not starting Electron: ${why}. Web mode instead; open:`);
-  console.log(web.url);
+  console.log(process.env.LOCKER_PROJECTOR === '1' ? Object.assign(new URL(web.url), { search: '?projector=1' }).toString() : web.url);
   const shutdown = () => void web.close().then(() => process.exit(0));
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

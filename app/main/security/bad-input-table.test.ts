@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { Channel, type Envelope, type ServerMessage } from '../../shared/api';
+import { tokenProtocols } from '../../shared/web-auth';
 import { LockerService } from '../api/service';
 import { loadLessons } from '../lessons/loader';
 import { compareHost, snapshotHost, type HostSnapshot, type Leak } from '../runtime/host-check';
 import { hostVethName } from '../runtime/network';
 import { Runtime } from '../runtime/runtime';
-import { REPO, sandbox } from '../testing/harness';
+import { CLI, REPO, TEST_USER, runAsUser, sandbox } from '../testing/harness';
 import { startWeb, type WebServer } from '../web/start';
 
 const MB = 1024 * 1024;
@@ -52,6 +53,18 @@ const CLI_TABLE: Array<[string, string[], RegExp]> = [
   ['a NaN port', ['ui', '--web', '--port', 'NaN'], /--port "NaN" is not a port number/],
   ['an env entry without a key', ['run', '--env', '=x', '--', 'true'], /invalid --env "=x": expected KEY=VALUE/],
   ['a value for a flag', ['ps', '--json=1'], /option --json takes no value/],
+  ['a volume source that does not exist', ['run', '-v', '/nonexistent-locker-src:/data', '--', 'true'], /^locker: volume source "\/nonexistent-locker-src" does not exist on the host/],
+  ['a volume source under /proc', ['run', '-v', '/proc/1/root:/data', '--', 'true'], /^locker: volume source "\/proc\/1\/root" is under \/proc/],
+  ['a volume source under /sys, by traversal', ['run', '-v', '/tmp/../sys/kernel:/data', '--', 'true'], /is under \/sys, the kernel's own interface/],
+  ['a volume target with traversal', ['run', '-v', '/tmp:/../../etc', '--', 'true'], /^locker: -v "\/tmp:\/\.\.\/\.\.\/etc": the container path may not contain '\.\.'/],
+  ['a relative volume target', ['run', '-v', '/tmp:data', '--', 'true'], /the container path must be absolute/],
+  ['a volume over the container\'s /', ['run', '-v', '/tmp:/', '--', 'true'], /cannot bind over the container's \/;/],
+  ['a --mount of another type', ['run', '--mount', 'type=tmpfs,dst=/x', '--', 'true'], /^locker: --mount "type=tmpfs,dst=\/x": only type=bind is supported/],
+  ['an unknown capability to add', ['run', '--cap-add', 'CAP_FLY', '--', 'true'], /^locker: --cap-add "CAP_FLY": unknown capability; use docker's names/],
+  ['an unknown capability to drop, among good ones', ['run', '--cap-drop', 'CHOWN,__proto__', '--', 'true'], /^locker: --cap-drop "__proto__": unknown capability/],
+  ['a user name for --user', ['run', '--user', '../../etc/passwd', '--', 'true'], /^locker: --user "\.\.\/\.\.\/etc\/passwd": not a number or a user\/group name; e\.g\. --user 1000:1000/],
+  ['a --user id past (uid_t)-2', ['run', '--user', '0:4294967295', '--', 'true'], /^locker: --user "0:4294967295": ids go up to 4294967294/],
+  ['--read-only without the mnt namespace', ['run', '--read-only', '--no-ns', 'mnt', '--', 'true'], /^locker: --read-only needs the mnt namespace/],
 ];
 const CLI_ROWS: CliRow[] = CLI_TABLE.map(([what, args, error]) => ({ what, args, error }));
 
@@ -75,9 +88,9 @@ const IPC_TABLE: Array<[string, string, unknown, RegExp]> = [
   ['run with Infinity rows', 'run', { ...run, rows: Infinity }, /^run\.rows must be an integer, got a number \(Infinity\)$/],
   ['run with negative columns', 'run', { ...run, cols: -80 }, /^run\.cols must be between 1 and 1000, got -80$/],
   ['run with a bigint pids limit', 'run', { ...run, pidsLimit: 20n }, /^run\.pidsLimit must be an integer, got a bigint$/],
-  ['run with a negative pids limit', 'run', { ...run, pidsLimit: -1 }, /^run\.pidsLimit must be between 1 and 4194304, got -1$/],
-  ['run with NaN cpus', 'run', { ...run, cpus: 'NaN' }, /^run\.cpus has an unexpected form: a number of CPUs, e\.g\. 0\.5$/],
-  ['run with a negative memory size', 'run', { ...run, memory: '-64m' }, /^run\.memory has an unexpected form: a size, e\.g\. 64m/],
+  ['run with a negative pids limit', 'run', { ...run, pidsLimit: -1 }, /^run\.pidsLimit "-1": expected a whole number of processes, at least 1/],
+  ['run with NaN cpus', 'run', { ...run, cpus: 'NaN' }, /^run\.cpus "NaN": expected a number of CPUs like 0\.5 or 2$/],
+  ['run with a negative memory size', 'run', { ...run, memory: '-64m' }, /^run\.memory "-64m": expected a size like 64m or 1g/],
   ['run with a relative rootfs (traversal)', 'run', { ...run, rootfs: '../../etc/shadow' }, /^run\.rootfs has an unexpected form: an absolute path, or empty for the embedded default$/],
   ['run with an unknown field', 'run', { ...run, privileged: true }, /^run has an unknown field "privileged"$/],
   ['run with a "__proto__" field (as JSON.parse makes it)', 'run', JSON.parse(`{"command":["/bin/sh"],"namespaces":[],"cols":80,"rows":24,"__proto__":{"isAdmin":true}}`), /^run has an unknown field "__proto__"$/],
@@ -333,9 +346,8 @@ describe('IPC and WebSocket messages, on a real runtime', () => {
   });
 
   describe('WebSocket frames (web mode)', () => {
-    const wsUrl = () => `${web.url.replace('http://', 'ws://').replace('/?', '/ws?')}`;
     const open = () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(wsUrl());
+      const ws = new WebSocket(web.wsUrl, tokenProtocols(web.token), { headers: { Origin: web.origin } });
       ws.once('open', () => resolve(ws));
       ws.once('error', reject);
     });
@@ -425,6 +437,67 @@ describe('lesson files', () => {
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
       assertNoLeaks(b);
+    });
+  });
+});
+
+// ---- data dirs that cannot be used (issue 9) ----------------------------------------------------
+
+/**
+ * LOCKER_DATA_DIR that cannot be made or written: exit 2 at once with one line naming the path and
+ * the cause, and nothing made. The timeout turns a regression that spins (mkdir -p under /proc
+ * once did, deaf to SIGTERM) into a failure instead of a hung suite.
+ */
+interface DataDirRow {
+  what: string;
+  /** Returns the data dir; `mount` runs the CLI in a private mount namespace with that tmpfs on root. */
+  setup: (root: string) => { dataDir: string; asUser?: boolean; mount?: string };
+  error: RegExp;
+}
+const DATA_DIR_ROWS: DataDirRow[] = [
+  { what: 'a data dir under /proc', setup: () => ({ dataDir: '/proc/x' }), error: /^locker: cannot use \/proc\/x as the data dir: it is under \/proc, a kernel filesystem/ },
+  { what: 'a data dir under /sys', setup: () => ({ dataDir: '/sys/x/y' }), error: /^locker: cannot use \/sys\/x as the data dir: it is under \/sys, a kernel filesystem/ },
+  { what: 'a file as the data dir', setup: (root) => (writeFileSync(join(root, 'file'), 'x'), { dataDir: join(root, 'file') }), error: /^locker: cannot use the data dir: \S+\/file is not a directory/ },
+  { what: 'a data dir below a file', setup: (root) => (writeFileSync(join(root, 'file'), 'x'), { dataDir: join(root, 'file', 'sub') }), error: /^locker: cannot use the data dir: \S+\/file is not a directory/ },
+  { what: 'a data dir on a read-only filesystem', setup: (root) => ({ dataDir: join(root, 'data'), mount: 'ro' }), error: /^locker: cannot write the data dir: \S+ is on a read-only filesystem/ },
+  { what: 'a data dir on a full disk', setup: (root) => ({ dataDir: join(root, 'data'), mount: 'size=128k' }), error: /^locker: cannot write the data dir: the disk holding \S+\/images is full/ },
+  { what: 'a data dir the user may not write (root-owned 0755)', setup: (root) => (spawnSync('chmod', ['755', root]), { dataDir: root, asUser: true }), error: /^locker: cannot write the data dir: permission denied on \S+ for user lockertest/ },
+  {
+    what: 'a data dir the user owns but made read-only (0555)',
+    setup: (root) => {
+      spawnSync('chown', [TEST_USER, root]);
+      spawnSync('chmod', ['555', root]);
+      return { dataDir: root, asUser: true };
+    },
+    error: /^locker: cannot write the data dir: permission denied on \S+ for user lockertest/,
+  },
+];
+
+describe('data dirs that cannot be used', () => {
+  DATA_DIR_ROWS.forEach((row, i) => {
+    test(row.what, { timeout: 30000 }, () => {
+      const root = mkdtempSync(join(tmpdir(), `locker-bad-data-${i}-`));
+      try {
+        const { dataDir, asUser, mount } = row.setup(root);
+        const b = baseline([]);
+        const args = ['run', '--', 'true'];
+        const r = asUser ? runAsUser(dataDir, args, { timeoutMs: 15000 })
+          : mount ? spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ${mount} locker-bad-data "$0" && exec "$@"`, root, CLI, ...args],
+            { env: { ...process.env, LOCKER_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 15000 })
+          : spawnSync(CLI, args, { env: { ...process.env, LOCKER_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 15000 });
+        assert.equal(r.signal, null, `the CLI answered in time (${r.signal})`);
+        assert.equal(r.status, 2, r.stderr);
+        assert.equal(r.stdout, '');
+        oneLine(r.stderr.replace(/\n$/, ''));
+        assert.match(r.stderr, row.error);
+        assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+        // Nothing made: the dir is as the setup left it (a tmpfs went with its namespace).
+        assert.deepEqual(readdirSync(root).filter((n) => n !== 'file'), []);
+        assertNoLeaks(b);
+      } finally {
+        spawnSync('chmod', ['755', root]);
+        rmSync(root, { recursive: true, force: true });
+      }
     });
   });
 });
