@@ -26,6 +26,8 @@ const { killCommand, startCommand, topCommand } = lazyModule(() => require('./co
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { eachId } = lazyModule(() => require('./each') as typeof import('./each'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+const { restartCommand, statsCommand, waitCommand } = lazyModule(() => require('./lifecycle') as typeof import('./lifecycle'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { cpCommand } = lazyModule(() => require('./cp') as typeof import('./cp'));
 
 const HELP = `Usage: locker COMMAND [OPTIONS]
@@ -43,7 +45,12 @@ A container is just a Linux process with isolation. Commands:
   kill [-s SIGNAL] ID...      send a signal to the container's PID 1 (default KILL; TERM, SIGHUP, 15…)
   start [-a] ID...            run an exited container kept with --keep or run -d again, detached
                               (-a: one container, its output or terminal until it exits, with its exit status)
+  restart [-t SECONDS] ID...  stop, then start again, detached (containers started with run -d, or kept)
+  wait ID...                  wait until each container exits; print its exit status
   top ID                      the container's processes: host PID and PID inside, and command
+  stats [--no-stream] [--json] [ID...]
+                              CPU, memory, network and pids of running containers, from their cgroup
+                              (or their processes in /proc where they have none), every second
   cp ID:PATH HOSTPATH, cp HOSTPATH ID:PATH
                               copy files out of or into a container, running or exited and kept (resolved
                               inside it); - for a tar stream: cp ID:PATH - | tar -t, tar -c x | cp - ID:DIR
@@ -216,6 +223,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   oci,
   run: runCommand, ps, exec, logs: logsCommand, attach: attachCommand, stop, rm, inspect, ui, equivalent: equivalentCommand, doctor: doctorCommand, cleanup: cleanupCommand, lessons: lessonsCommand, images: imagesCommand, rmi: rmiCommand, image: imageCommand,
   kill: killCommand, start: startCommand, top: topCommand, cp: cpCommand,
+  restart: restartCommand, wait: waitCommand, stats: statsCommand,
 };
 
 /** Commands whose --help is a page of their own; the others get their entry of HELP. */
