@@ -3,6 +3,7 @@
 // the renderer and the sandboxed preload bundle compile this file too.
 import type { ContainerInfo, DirEntry, DirListing, Inspection, Namespace, SeccompMode, VolumeSpec } from './types';
 import type { NetworkMode, PortSpec } from './types';
+import type { InspectionEvent } from './inspection-diff';
 import { HOSTNAME_BYTES, checkNamespaces, parseCpus, parseHostname, parseMemory, parsePidsLimit, problemLine, type Parsed } from './grammar';
 
 export interface HostInfo {
@@ -327,7 +328,16 @@ export interface LockerCalls {
   run(req: RunRequest): Promise<RunResult>;
   stop(req: { id: string }): Promise<ContainerInfo>;
   remove(req: { id: string }): Promise<null>;
+  /** One inspection, read now (the CLI and one-shot callers); a window watches instead. */
   inspect(req: { id: string }): Promise<Inspection>;
+  /**
+   * Watches the container: answers with the whole inspection ({id, seq, full}); then `inspection`
+   * events bring only what changed, each one seq after the last, until `ended`. Watching again (after
+   * a seq gap) answers with the whole inspection again; one watch per connection and container.
+   */
+  watchInspection(req: { id: string }): Promise<InspectionEvent>;
+  /** Ends this connection's watch (nothing when it has none). */
+  unwatchInspection(req: { id: string }): Promise<null>;
   listDir(req: { id: string; side: 'host' | 'container'; path: string }): Promise<DirListing>;
   /** The overlay layers of the container's root and the upper layer's top entries; null without an overlay (no mnt namespace, a copied rootfs, or before the mount). */
   rootfsLayers(req: { id: string }): Promise<RootfsLayers | null>;
@@ -375,6 +385,8 @@ export interface LockerEvents {
   stepping: SteppingStatus;
   /** A container's terminals changed (one opened or closed): its list as listTerminals gives it now. */
   terminals: ContainerTerminals;
+  /** A watched container's changes (or its end), only to the connections that watch it (watchInspection). */
+  inspection: InspectionEvent;
 }
 
 export interface ContainerTerminals {
@@ -384,6 +396,8 @@ export interface ContainerTerminals {
 
 export const SYSCALL_BACKLOG = 5000;
 export const SYSCALL_BATCH_MS = 100;
+/** How often a watched container is inspected again (after the previous inspection ended). */
+export const INSPECTION_REFRESH_MS = 500;
 
 export type CallName = keyof LockerCalls;
 export type EventName = keyof LockerEvents;
@@ -411,6 +425,8 @@ export const Channel = {
   stop: 'locker:stop',
   remove: 'locker:remove',
   inspect: 'locker:inspect',
+  watchInspection: 'locker:watch-inspection',
+  unwatchInspection: 'locker:unwatch-inspection',
   listDir: 'locker:list-dir',
   rootfsLayers: 'locker:rootfs-layers',
   listTerminals: 'locker:list-terminals',
@@ -435,6 +451,7 @@ export const Channel = {
   stepCancel: 'locker:step-cancel',
   stepping: 'locker:event:stepping',
   terminals: 'locker:event:terminals',
+  inspection: 'locker:event:inspection',
   syscalls: 'locker:event:syscalls',
   containers: 'locker:event:containers',
   terminalData: 'locker:event:terminal-data',
@@ -442,12 +459,12 @@ export const Channel = {
 } as const satisfies Record<CallName | EventName, string>;
 
 export const CALL_NAMES = [
-  'hostInfo', 'listContainers', 'run', 'stop', 'remove', 'inspect', 'listDir', 'rootfsLayers', 'listTerminals',
+  'hostInfo', 'listContainers', 'run', 'stop', 'remove', 'inspect', 'watchInspection', 'unwatchInspection', 'listDir', 'rootfsLayers', 'listTerminals',
   'openHostShell', 'exec', 'attachTerminal', 'writeTerminal', 'resizeTerminal', 'ackTerminal', 'detachTerminal', 'closeTerminal',
   'listLessons', 'verifyStep', 'syscallLog', 'preflight', 'equivalent', 'hostCheck', 'cleanupHost',
   'listStepping', 'stepNext', 'stepRunToEnd', 'stepCancel',
 ] as const satisfies readonly CallName[];
-export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit', 'syscalls', 'stepping', 'terminals'] as const satisfies readonly EventName[];
+export const EVENT_NAMES = ['containers', 'terminalData', 'terminalExit', 'syscalls', 'stepping', 'terminals', 'inspection'] as const satisfies readonly EventName[];
 
 /** Errors cross the boundary as data: Electron's invoke() and JSON both mangle thrown Errors. */
 export type Envelope<T> = { result: T } | { error: string };

@@ -58,8 +58,9 @@ function evolve(prev: ProcessEntry[], r: () => number, nextPid: { n: number }): 
     if (inContainer) Object.assign(e, { containerPid: pid % 50, containerPpid: 1 });
     out.push(e);
   }
-  out.sort((a, b) => a.pid - b.pid);
-  // /proc lists in PID order; a source might not: sometimes shuffle
+  // Node's readdir of /proc sorts the names as text ("1", "10", "100", "2"…): new entries land
+  // between old ones; sometimes the whole order changes
+  out.sort((a, b) => (String(a.pid) < String(b.pid) ? -1 : 1));
   if (r() < 0.1) out.reverse();
   return out;
 }
@@ -100,7 +101,7 @@ test('an unchanged inspection gives an empty diff; one new process is one added 
   assert.deepEqual(diffInspection(a, same), {});
   const child: ProcessEntry = { pid: 101, ppid: 100, name: 'sleep', cmdline: 'sleep 9', inContainer: true, containerPid: 2, containerPpid: 1 };
   const b = inspection([...same.hostProcesses, child]);
-  assert.deepEqual(diffInspection(a, b), { processes: { added: [child] }, containerPids: [100, 101] });
+  assert.deepEqual(diffInspection(a, b), { processes: { added: [child], addedAt: [2] }, containerPids: [100, 101] });
   assert.deepEqual(diffInspection(b, a), { processes: { removed: [101] }, containerPids: [100] });
 });
 

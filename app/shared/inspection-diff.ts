@@ -21,12 +21,14 @@ export interface ProcessChange {
 
 export interface ProcessTableDiff {
   added?: ProcessEntry[];
+  /** Where each added entry is in the new table (ascending), so the rest keep their places around it. */
+  addedAt?: number[];
   /** Host PIDs gone since the previous table. */
   removed?: number[];
   changed?: ProcessChange[];
   /**
-   * Every host PID in the new table's order; only when that order is not ascending by PID (the
-   * order /proc lists them in, which applyInspectionDiff restores by itself).
+   * Every host PID in the new table's order; only when the processes that stayed are in another
+   * order than before (then addedAt is left out).
    */
   order?: number[];
 }
@@ -94,22 +96,20 @@ function processChange(prev: ProcessEntry, next: ProcessEntry): ProcessChange | 
   return c;
 }
 
-function ascendingByPid(table: readonly ProcessEntry[]): boolean {
-  for (let i = 1; i < table.length; i++) if (table[i].pid <= table[i - 1].pid) return false;
-  return true;
-}
-
 /** The host table's diff; undefined when nothing changed. */
 export function diffProcesses(prev: readonly ProcessEntry[], next: readonly ProcessEntry[]): ProcessTableDiff | undefined {
   const before = new Map<number, ProcessEntry>();
   for (const p of prev) before.set(p.pid, p);
   const added: ProcessEntry[] = [];
+  const addedAt: number[] = [];
   const changed: ProcessChange[] = [];
   let kept = 0;
-  for (const n of next) {
+  for (let i = 0; i < next.length; i++) {
+    const n = next[i];
     const p = before.get(n.pid);
     if (!p) {
       added.push(n);
+      addedAt.push(i);
       continue;
     }
     kept++;
@@ -127,11 +127,29 @@ export function diffProcesses(prev: readonly ProcessEntry[], next: readonly Proc
   if (added.length) d.added = added;
   if (removed.length) d.removed = removed;
   if (changed.length) d.changed = changed;
-  // The same PIDs keep the previous order; a table that gained or lost some comes back ascending
-  // by PID: only another order has to be spelled out.
-  const reordered = !d.added && !d.removed ? !samePids(prev, next) : !ascendingByPid(next);
-  if (reordered) d.order = next.map((n) => n.pid);
+  // The processes that stayed keep their order (the table comes from one readdir of /proc, in
+  // the same order each time): the added ones go in between at their places. Any other order is spelled out.
+  if (stayedInOrder(prev, next, removed, addedAt)) {
+    if (added.length) d.addedAt = addedAt;
+  } else d.order = next.map((n) => n.pid);
   return d.added || d.removed || d.changed || d.order ? d : undefined;
+}
+
+/** Whether prev without `removed` lists the same PIDs in the same order as next without the entries at `addedAt`. */
+function stayedInOrder(prev: readonly ProcessEntry[], next: readonly ProcessEntry[], removed: number[], addedAt: number[]): boolean {
+  const gone = removed.length ? new Set(removed) : undefined;
+  let i = 0;
+  let k = 0;
+  for (const p of prev) {
+    if (gone?.has(p.pid)) continue;
+    while (k < addedAt.length && addedAt[k] === i) {
+      i++;
+      k++;
+    }
+    if (i >= next.length || next[i].pid !== p.pid) return false;
+    i++;
+  }
+  return true;
 }
 
 function samePids(a: readonly { pid: number }[], b: readonly { pid: number }[]): boolean {
@@ -192,17 +210,26 @@ function applyProcesses(prev: readonly ProcessEntry[], d: ProcessTableDiff): Pro
     for (const k of c.unset ?? []) delete e[k];
     out.push(e as unknown as ProcessEntry);
   }
-  if (d.added) out.push(...d.added);
   if (d.order) {
     const byPid = new Map(out.map((p) => [p.pid, p]));
+    for (const p of d.added ?? []) byPid.set(p.pid, p);
     return d.order.map((pid) => {
       const p = byPid.get(pid);
       if (!p) throw new Error(`inspection diff: order names PID ${pid}, which the table does not have`);
       return p;
     });
   }
-  if ((d.added || d.removed) && !ascendingByPid(out)) out.sort((a, b) => a.pid - b.pid);
-  return out;
+  if (!d.added) return out;
+  const at = d.addedAt ?? [];
+  if (at.length !== d.added.length) throw new Error('inspection diff: added entries without their places (addedAt)');
+  const merged: ProcessEntry[] = [];
+  let s = 0;
+  d.added.forEach((p, k) => {
+    while (merged.length < at[k] && s < out.length) merged.push(out[s++]);
+    merged.push(p);
+  });
+  while (s < out.length) merged.push(out[s++]);
+  return merged;
 }
 
 /**

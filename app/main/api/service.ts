@@ -20,6 +20,8 @@ import { rootfsLayers } from './rootfs-layers';
 import { MissingSource, checkBinds, shareDirFor, volumesInShare } from './share-volumes';
 import { sameContainers, type ForeignSource } from './foreign-source';
 import { validateCall } from './validate';
+import { InspectionWatches } from './inspection-watch';
+import type { InspectionEvent } from '../../shared/inspection-diff';
 
 export interface ServiceOptions {
   /** Replaced in tests so they need no real pty. */
@@ -63,7 +65,7 @@ export class LockerService implements LockerCalls {
   private readonly entered = new EnteredLines();
   /** What else closing a terminal must do (an exec's process is killed). */
   private readonly closers = new Map<string, () => void>();
-  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set(), syscalls: new Set(), stepping: new Set(), terminals: new Set() };
+  private readonly listeners: { [E in EventName]: Set<Listener<E>> } = { containers: new Set(), terminalData: new Set(), terminalExit: new Set(), syscalls: new Set(), stepping: new Set(), terminals: new Set(), inspection: new Set() };
   /** Step-through launches by container id, from clone until exec (or cancel/failure). */
   private readonly steppers = new Map<string, Stepper>();
   private readonly stopWatching: () => void;
@@ -74,6 +76,12 @@ export class LockerService implements LockerCalls {
   private flushTimer: NodeJS.Timeout | undefined;
   private counter = 0;
   private readonly baseline: { at: number; snapshot: import('../runtime/host-check').HostSnapshot; dataDir: string } | undefined;
+  /** One refresher per watched container, shared by its watchers (inspection-watch.ts). */
+  readonly inspections = new InspectionWatches({
+    inspect: (id) => this.inspect({ id }),
+    gone: (id) => this.goneReason(id),
+    emit: (ev) => this.emit('inspection', ev),
+  });
 
   constructor(private readonly runtime: ContainerRuntime, private readonly opts: ServiceOptions = {}) {
     this.stopWatching = runtime.onChange((own) => {
@@ -85,6 +93,7 @@ export class LockerService implements LockerCalls {
       }
       for (const cid of this.syscalls.keys()) if (!alive.has(cid) && !this.steppers.has(cid)) this.syscalls.delete(cid);
       this.emit('containers', containers);
+      this.inspections.containersChanged();
     });
     // The runtime reports libc calls only while someone listens: listen from the start, so a
     // container's log is complete however late a window opens it.
@@ -231,6 +240,29 @@ export class LockerService implements LockerCalls {
     return inspection;
   }
 
+  async watchInspection(req: CallArg<'watchInspection'>, reader = ''): Promise<InspectionEvent> {
+    return this.inspections.watch(req.id, reader);
+  }
+
+  async unwatchInspection(req: CallArg<'unwatchInspection'>, reader = ''): Promise<null> {
+    this.inspections.unwatch(req.id, reader);
+    return null;
+  }
+
+  /** Whether the connection `reader` watches container `id`: only then do its `inspection` events go there. */
+  watchingInspection(reader: string, id: string): boolean {
+    return this.inspections.watching(reader, id);
+  }
+
+  /** Why container `id` can no longer be inspected; undefined while it runs (or is being set up step by step). */
+  private goneReason(id: string): string | undefined {
+    if (this.steppers.has(id)) return undefined;
+    const c = this.runtime.get(id);
+    if (c) return c.state === 'running' ? undefined : `container ${c.name} has exited${c.exitCode === undefined ? '' : ` (exit status ${c.exitCode})`}`;
+    if (this.foreignShown.some((f) => f.id === id)) return undefined;
+    return `container "${id}" is gone (removed, or it ended before it was a container)`;
+  }
+
   async listDir(req: CallArg<'listDir'>): Promise<DirListing> {
     const foreign = this.foreignId(req.id);
     if (foreign) return foreign.listDir(req.id, this.runtime.list(), req.side, req.path);
@@ -300,6 +332,7 @@ export class LockerService implements LockerCalls {
   /** A connection ended: none of its readers holds a terminal back any more. */
   readerGone(reader: string): void {
     for (const s of this.sessions.values()) s.detach(reader);
+    this.inspections.readerGone(reader);
   }
 
   async writeTerminal(req: CallArg<'writeTerminal'>): Promise<null> {
@@ -439,6 +472,8 @@ export class LockerService implements LockerCalls {
       else this.steppers.set(id, stepper);
       this.flushSyscalls();
       this.emit('stepping', steppingStatus(id, st));
+      // each released call's effect shows at once in the watched inspection
+      this.inspections.refreshNow(id);
     });
     return stepper;
   }
@@ -485,6 +520,7 @@ export class LockerService implements LockerCalls {
     this.stopLogging();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.foreignTimer) clearInterval(this.foreignTimer);
+    this.inspections.dispose();
     for (const id of [...this.sessions.keys()]) this.dropSession(id);
     for (const set of Object.values(this.listeners)) set.clear();
   }

@@ -170,6 +170,8 @@ const checks: { [M in CallName]: Check<CallArg<M>> } = {
   stop: obj({ id }),
   remove: obj({ id }),
   inspect: obj({ id }),
+  watchInspection: obj({ id }),
+  unwatchInspection: obj({ id }),
   listDir: obj({ id, side: oneOf(['host', 'container'] as const), path: str({ pattern: /^\//, form: 'an absolute path starting with /' }) }),
   rootfsLayers: obj({ id }),
   listTerminals: obj({ id }),

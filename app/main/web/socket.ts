@@ -3,6 +3,7 @@
 import type { WebSocket } from 'ws';
 import { Channel, EVENT_NAMES, callForChannel, isNotifyCall, type ClientMessage, type ServerMessage, type TerminalData } from '../../shared/api';
 import type { LockerService } from '../api/service';
+import type { InspectionEvent } from '../../shared/inspection-diff';
 import { AttachedTerminals } from '../terminals/readers';
 import type { HostShellPolicy } from './exposure';
 
@@ -20,6 +21,7 @@ export function serveSocket(ws: WebSocket, service: LockerService, hostShell: Ho
   };
   const unsubscribe = EVENT_NAMES.map((event) => service.on(event, (payload) => {
     if (event === 'terminalData' && !attached.has((payload as TerminalData).terminalId)) return;
+    if (event === 'inspection' && !service.watchingInspection(reader, (payload as InspectionEvent).id)) return;
     send({ t: 'event', ch: Channel[event], payload });
   }));
 

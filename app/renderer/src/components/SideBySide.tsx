@@ -1,8 +1,9 @@
 // The point of the app: the same things seen from the host (left) and from inside the container
-// (right). Process trees, hostnames and namespaces refresh about twice a second.
+// (right). Process trees, hostnames and namespaces refresh about twice a second (the service pushes the changes).
 import { useCallback, useEffect, useState } from 'react';
 import type { HostInfo, LockerApi, SteppingStatus, TerminalInfo } from '../../../shared/api';
 import type { ContainerInfo, Inspection } from '../../../shared/types';
+import { followInspection } from '../../../shared/inspection-follow';
 import { exitSummary, plural } from '../lib/format';
 import type { Theme } from '../lib/settings';
 import { FileBrowser } from './FileBrowser';
@@ -26,8 +27,6 @@ interface Props {
   /** A step-through launch of this container, not exec'd yet: everything refreshes after each call. */
   stepping?: SteppingStatus | null;
 }
-
-const REFRESH_MS = 500;
 
 export function SideBySide({ api, hostInfo, hostTerminal, hostShellProblem, container, fontSize, theme, onActiveTerminal, stepping }: Props) {
   const [inspection, setInspection] = useState<Inspection | null>(null);
@@ -74,36 +73,23 @@ export function SideBySide({ api, hostInfo, hostTerminal, hostShellProblem, cont
     onActiveTerminal?.(activeTab);
   }, [activeTab, onActiveTerminal]);
 
+  // The service pushes what changed (one watch, diffs applied here), so a refresh costs what changed,
+  // not the whole host table; during step-through it refreshes after each released call by itself.
   useEffect(() => {
     if (!id || !running) return;
-    let live = true;
-    let inFlight = false;
-    const tick = () => {
-      // never queue inspections behind a slow one (a fork bomb makes /proc big)
-      if (inFlight) return;
-      inFlight = true;
-      void api.inspect({ id }).then(
-        (i) => {
-          if (!live) return;
-          setInspection(i);
-          setInspectError('');
-          // start with the container's init picked, so both trees show where the container is
-          setSelectedPid((cur) => cur ?? i.pid);
-        },
-        (e: Error) => {
-          if (live) setInspectError(e.message);
-        },
-      ).finally(() => {
-        inFlight = false;
-      });
-    };
-    tick();
-    const timer = setInterval(tick, REFRESH_MS);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [api, id, running, stepKey]);
+    return followInspection(api, id, {
+      inspection: (i) => {
+        setInspection(i);
+        setInspectError('');
+        // start with the container's init picked, so both trees show where the container is
+        setSelectedPid((cur) => cur ?? i.pid);
+      },
+      error: setInspectError,
+      // the container list says it ended; the last inspection stays as the picture before it did
+      ended: () => setInspectError(''),
+    });
+    // createdAt: a step-through launch becomes the real container after exec (the effect above cleared the picture)
+  }, [api, id, running, container?.createdAt]);
 
   const addExec = useCallback(async () => {
     if (!id) return;
