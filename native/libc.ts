@@ -135,6 +135,8 @@ const sock = onFirstUse(() => {
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)'),
   sendmsg: libc.func('long sendmsg(int fd, const msghdr *msg, int flags)'),
+  send: libc.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
+  recv: libc.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
   prlimit: libc.func('int prlimit(int pid, int resource, const uint64_t *limit, _Out_ uint64_t *old)'),
   mkfifo: libc.func('int mkfifo(const char *path, uint32_t mode)'),
   };
@@ -160,6 +162,28 @@ export function connectUnix(path: string): number {
     throw e;
   }
   return fd;
+}
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const MSG_DONTWAIT = 0x40;
+
+/** socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, protocol): the kernel's networking interface (app/main/runtime/network/netlink.ts). */
+export const netlinkSocket = (protocol: number, protocolName: string): number =>
+  call('socket', `AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, ${protocolName}`, () => sock.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number);
+
+/**
+ * send(fd, request) on a netlink socket: bytes sent, or -errno. Not logged here: netlink.ts logs the
+ * request as one row whose result is the kernel's ack, which recv brings.
+ */
+export function netlinkSend(fd: number, request: Buffer): number {
+  const r = Number(sock.send(fd, request, request.length, 0));
+  return r < 0 ? -errno() : r;
+}
+/** recv(fd, buf, MSG_DONTWAIT): the kernel queues its answer within the send, so this never waits; bytes or -errno. */
+export function netlinkRecv(fd: number, buf: Buffer): number {
+  const r = Number(sock.recv(fd, buf, buf.length, MSG_DONTWAIT));
+  return r < 0 ? -errno() : r;
 }
 
 /** sendmsg with one SCM_RIGHTS fd and `text` as the data (runc sends a pty master with its name so). */

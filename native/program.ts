@@ -9,7 +9,7 @@ export const OPCODES = [
   'SYMLINK', 'CREAT', 'SETSID', 'IOCTL', 'DUP2', 'CLOSE_RANGE', 'PRCTL', 'SETNS', 'WAIT_FD', 'FORK',
   'SETRESUID', 'SETRESGID', 'SETGROUPS', 'SETDOMAINNAME', 'CAPSET', 'EXECVE', 'FCNTL', 'GETCWD',
   'UNSHARE', 'OPENAT2', 'MKDIRAT', 'MKNODAT', 'SYMLINKAT', 'OPENAT', 'CLOSE', 'SECCOMP', 'KEYCTL',
-  'IOCTL_INT', 'STOP_REPORTING',
+  'IOCTL_INT', 'STOP_REPORTING', 'NETLINK',
 ] as const;
 type OpName = (typeof OPCODES)[number];
 const code = (name: OpName): number => OPCODES.indexOf(name) + 1;
@@ -123,6 +123,18 @@ export class Program {
   /** keyctl(cmd, name, ...): KEYCTL_JOIN_SESSION_KEYRING with a null name gives a new anonymous keyring. */
   keyctl(cmd: number, cmdName: string, name: string | null): this {
     return this.add('KEYCTL', 'keyctl', `${cmdName}, ${q(name)}`, [cmd], [name ?? '']);
+  }
+  /**
+   * One netlink request (a message encoded in TypeScript, e.g. app/main/runtime/network/rtnetlink.ts)
+   * on a new socket of `protocol` in the process's network namespace; the kernel's ack is the
+   * step's result. `index` first writes, at a byte offset of the message, the index of an interface
+   * of that namespace (known only there). Logged as `sendmsg(PROTOCOL, what)`.
+   */
+  netlink(protocol: number, protocolName: string, request: { message: Buffer; what: string; index?: { at: number; of: string } }): this {
+    const { message, what, index } = request;
+    if (message.length < 16 || message.length > 4096) throw new Error(`a netlink request is 16 to 4096 bytes (${what}: ${message.length})`);
+    if (index && (index.at < 0 || index.at + 4 > message.length)) throw new Error(`interface index offset ${index.at} is outside the message (${what})`);
+    return this.add('NETLINK', 'sendmsg', `${protocolName}, ${what}`, [protocol, index ? index.at : -1], index ? [message, index.of] : [message]);
   }
   umount2(target: string, flags: number): this {
     return this.add('UMOUNT2', 'umount2', `${q(target)}, ${decodeFlags(flags, MNT, 'MNT_')}`, [flags], [target]);

@@ -20,9 +20,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
+#include <net/if.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,7 +39,7 @@
   X(SYMLINK) X(CREAT) X(SETSID) X(IOCTL) X(DUP2) X(CLOSE_RANGE) X(PRCTL) X(SETNS) X(WAIT_FD) X(FORK) \
   X(SETRESUID) X(SETRESGID) X(SETGROUPS) X(SETDOMAINNAME) X(CAPSET) X(EXECVE) X(FCNTL) X(GETCWD) \
   X(UNSHARE) X(OPENAT2) X(MKDIRAT) X(MKNODAT) X(SYMLINKAT) X(OPENAT) X(CLOSE) X(SECCOMP) X(KEYCTL) \
-  X(IOCTL_INT) X(STOP_REPORTING)
+  X(IOCTL_INT) X(STOP_REPORTING) X(NETLINK)
 
 #define AS_ENUM(name) OP_##name,
 #define AS_NAME(name) #name ","
@@ -101,6 +104,40 @@ static int split(const char *blob, uint32_t len, int64_t count, char **vec) {
 
 static char *argv_buf[MAX_VEC], *envp_buf[MAX_VEC];
 
+/*
+ * One netlink request, a whole message encoded in TypeScript, on a new socket of protocol proto in
+ * this process's network namespace: 0 once the kernel acked it, else -1 with errno the kernel's.
+ * index_at >= 0: first the u32 at that offset gets the index of interface ifname here (an address
+ * or a route names its link by index, which only this namespace knows).
+ */
+static int64_t netlink_request(int proto, const uint8_t *msg, uint32_t len, int64_t index_at, const char *ifname) {
+  static uint8_t req[4096], reply[8192];
+  if (len < sizeof(struct nlmsghdr) || len > sizeof req || (index_at >= 0 && (uint64_t)index_at + 4 > len)) { errno = EINVAL; return -1; }
+  memcpy(req, msg, len);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+  if (fd < 0) return -1;
+  int err = 0;
+  if (index_at >= 0) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, ifname ? ifname : "", IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) err = errno;
+    else memcpy(req + index_at, &ifr.ifr_ifindex, 4);
+  }
+  if (!err && send(fd, req, len, 0) < 0) err = errno;
+  ssize_t r = -1;
+  while (!err && (r = recv(fd, reply, sizeof reply, 0)) < 0 && errno == EINTR) {}
+  if (!err && r < 0) err = errno;
+  if (!err) {
+    const struct nlmsghdr *h = (const struct nlmsghdr *)reply;
+    if (r < (ssize_t)NLMSG_LENGTH(sizeof(int)) || h->nlmsg_type != NLMSG_ERROR) err = EPROTO;
+    else err = -((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+  }
+  close(fd);
+  if (err) { errno = err; return -1; }
+  return 0;
+}
+
 /* An empty string stands for NULL where the call takes an optional string. */
 static const char *opt(const struct op *o, int k) { return o->slen[k] > 1 ? o->s[k] : NULL; }
 
@@ -139,6 +176,8 @@ static int64_t run_op(const struct op *o) {
     return syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, (unsigned)n[1], &prog);
   }
   case OP_KEYCTL: return syscall(SYS_keyctl, (int)n[0], opt(o, 0), n[1], n[2], n[3]);
+  /* n[0]: netlink protocol; s[0]: the message; n[1] >= 0: where the index of interface s[1] goes. */
+  case OP_NETLINK: return netlink_request((int)n[0], (const uint8_t *)o->s[0], o->slen[0] - 1, n[1], opt(o, 1));
   case OP_IOCTL_INT: { int v = (int)n[2]; return ioctl(fd_of(n[0]), (unsigned long)n[1], &v); }
   /* glibc fails with ENOENT when the cwd is not reachable from the root ("(unreachable)/..."). */
   case OP_GETCWD: { static char cwd[4096]; return getcwd(cwd, sizeof cwd) ? 0 : -1; }

@@ -59,6 +59,11 @@ export interface PlanInput {
   init?: { source: string; hostFlags: string[] };
   /** --privileged: the host's device nodes (names under /dev) bound in, /sys writable, nothing masked. */
   privileged?: { devices: string[] };
+  /**
+   * The container's own half of its network (network/setup.ts addContainerSteps): its first steps,
+   * in its new network namespace while it holds every capability there and before seccomp.
+   */
+  network?: (p: Program) => void;
 }
 
 /** Where --init's reaper appears inside: the fresh /dev tmpfs, so the image itself is not touched. */
@@ -183,6 +188,7 @@ export function buildPlan(input: PlanInput): Plan {
   const lateCgroupNs = has('cgroup') && input.joinsCgroup === true;
   const flags = input.namespaces.reduce((f, n) => (n === 'cgroup' && lateCgroupNs ? f : f | NS_FLAG[n]), 0);
   const p = new Program();
+  input.network?.(p);
   if (lateCgroupNs) p.unshare(CLONE.NEWCGROUP);
   let uidMap: IdMap[] | undefined;
   let gidMap: IdMap[] | undefined;

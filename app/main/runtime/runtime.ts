@@ -29,7 +29,7 @@ import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer, type ExecTarget } from './exec';
 import { createCgroup, needsCgroup, openCgroup, type Cgroup } from './cgroups';
 import { randomContainerId } from './ids';
-import { HOST_NOTE, interfaces, setupNetwork, teardownNetwork } from './network';
+import { HOST_NOTE, addContainerSteps, containerNetworkError, interfaces, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
 import { checkPublishable } from './network/ports';
 import { etcFiles } from './network/etc-files';
 import { writeExitCommand } from './network/exit-command';
@@ -255,8 +255,13 @@ export class Runtime implements ContainerRuntime {
       const launchOnce = async (): Promise<{ pid: number; network: NetworkInfo }> => {
         // Detached: the monitor's pty or pipes, new for each attempt (each gets its own monitor).
         if (detached) Object.assign(input, detached.io());
+        // Decided before the clone: the container's own netlink steps are part of its program.
+        const net = v.namespaces.includes('net')
+          ? planNetwork({ id, rootless: this.rootless, ownNetns: true, mode: v.network, ports: v.publish, dir })
+          : undefined;
+        const plan = buildPlan({ ...input, network: net && ((p) => addContainerSteps(p, net)) });
         try {
-          return await (stepper ? this.launchStepwise(id, buildPlan(input), v, stepper, cgroup) : syscallLog.within(id, () => this.launch(id, buildPlan(input), v, cgroup, detached)));
+          return await (stepper ? this.launchStepwise(id, plan, v, stepper, cgroup, net) : syscallLog.within(id, () => this.launch(plan, v, cgroup, detached, net)));
         } catch (e) {
           // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
@@ -304,8 +309,8 @@ export class Runtime implements ContainerRuntime {
     }
   }
 
-  private launch(id: string, plan: Plan, v: ValidSpec, cgroup?: Cgroup, detached?: DetachedLaunch): { pid: number; network: NetworkInfo } {
-    const { beforeContinue, network } = this.setupHook(id, plan, v, cgroup);
+  private launch(plan: Plan, v: ValidSpec, cgroup?: Cgroup, detached?: DetachedLaunch, net?: NetworkPlan): { pid: number; network: NetworkInfo } {
+    const { beforeContinue, network } = this.setupHook(plan, v, cgroup, net);
     try {
       const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue, via: detached?.via });
       return { pid, network: network() };
@@ -315,8 +320,8 @@ export class Runtime implements ContainerRuntime {
   }
 
   /** launch, one call at a time: the records and host-side calls are tagged with id as they happen. */
-  private async launchStepwise(id: string, plan: Plan, v: ValidSpec, stepper: Stepper, cgroup?: Cgroup): Promise<{ pid: number; network: NetworkInfo }> {
-    const { beforeContinue, network } = this.setupHook(id, plan, v, cgroup);
+  private async launchStepwise(id: string, plan: Plan, v: ValidSpec, stepper: Stepper, cgroup?: Cgroup, net?: NetworkPlan): Promise<{ pid: number; network: NetworkInfo }> {
+    const { beforeContinue, network } = this.setupHook(plan, v, cgroup, net);
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
     try {
       const { pid } = await within(() => spawnProcessStepwise({ flags: plan.flags, program: plan.program, beforeContinue, stepper, within }));
@@ -326,17 +331,16 @@ export class Runtime implements ContainerRuntime {
     }
   }
 
-  private setupHook(id: string, plan: Plan, v: ValidSpec, cgroup?: Cgroup): { beforeContinue?: (pid: number) => void; network: () => NetworkInfo } {
-    const ownNetns = v.namespaces.includes('net');
+  private setupHook(plan: Plan, v: ValidSpec, cgroup?: Cgroup, net?: NetworkPlan): { beforeContinue?: (pid: number) => void; network: () => NetworkInfo } {
     let network: NetworkInfo = { mode: 'host', note: HOST_NOTE };
-    // The child waits on a pipe until it is in its cgroup, has its id maps and its network:
-    // nothing runs unlimited, unmapped or unconnected.
-    const beforeContinue = plan.uidMap || cgroup || ownNetns || v.ulimits.length
+    // The child waits on a pipe until it is in its cgroup, has its id maps and the host's half of
+    // its network (its own half are its first steps): nothing runs unlimited, unmapped or unconnected.
+    const beforeContinue = plan.uidMap || cgroup || net || v.ulimits.length
       ? (pid: number): void => {
           if (cgroup) cgroup.addProcess(pid);
           setUlimits(pid, v.ulimits, this.rootless);
           if (plan.uidMap) this.writeIdMaps(pid, plan);
-          if (ownNetns) network = setupNetwork({ id, pid, rootless: this.rootless, ownNetns, mode: v.network, ports: v.publish, dir: this.store.containerDir(id) });
+          if (net) network = setupNetwork(net, pid);
         }
       : undefined;
     return { beforeContinue, network: () => network };
@@ -344,6 +348,8 @@ export class Runtime implements ContainerRuntime {
 
   /** A launch failure as the person who typed the spec can act on it. */
   private launchError(e: unknown, v: ValidSpec): unknown {
+    const network = containerNetworkError(e);
+    if (network) return network;
     if (e instanceof SyscallError && e.syscall === 'clone') {
       const why = explainCloneFailure(e.code, this.rootless, v.namespaces.includes('user'));
       if (why) return new LockerError(why);

@@ -1,7 +1,7 @@
 // Address allocation on the locker bridge's subnet, safe across processes: an address is taken by
 // hard-linking a lock file (which already holds its owner) to /run/locker/net/ips/<address>.
 // link(2) fails with EEXIST when another process was first, so no two containers share an address.
-import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { processStartTime } from '../records';
@@ -48,6 +48,23 @@ export function allocateAddress(id: string, pid: number): Lease {
     unlinkSync(tmp);
   }
   throw new LockerError(`no free address left in ${SUBNET} (${LAST_HOST - FIRST_HOST + 1} containers are networked); stop some containers`);
+}
+
+/**
+ * Gives a lease to another process (the container, once cloned, taking over from the runtime that
+ * leased its address before the clone): written beside and renamed over, so the address is never free.
+ */
+export function handOverAddress(lease: Lease, pid: number): Lease {
+  const next = { ...lease, pid, pidStartTime: processStartTime(pid) ?? '' };
+  const tmp = join(IPS_DIR, `.new-${lease.id}-${randomBytes(4).toString('hex')}`);
+  writeFileSync(tmp, JSON.stringify({ id: next.id, pid: next.pid, pidStartTime: next.pidStartTime }) + '\n', { flag: 'wx', mode: 0o644 });
+  try {
+    renameSync(tmp, join(IPS_DIR, lease.address));
+  } catch (e) {
+    unlinkSync(tmp);
+    throw e;
+  }
+  return next;
 }
 
 /** Every lease on record. Unreadable or half-written files come back with id ''. */

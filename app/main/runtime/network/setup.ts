@@ -1,16 +1,19 @@
-// A container's network, made by the parent while the child waits before execve:
-//  - rootful bridge (the default): a veth pair, one end (lk<id>) on the host bridge locker0, the
-//    other created directly in the container's network namespace as eth0, with an address from
-//    10.88.0.0/24 and a default route via the bridge; outbound NAT and -p in an nftables table of
-//    the container's own (nat.ts), ip_forward on while a bridged container runs (forwarding.ts);
+// A container's network, decided before the clone (planNetwork) and made in two halves while the
+// child waits before execve, both through rtnetlink (rtnetlink.ts), no `ip` spawned:
+//  - rootful bridge (the default): the parent makes the host bridge locker0 and a veth pair, one end
+//    (lk<id>) on the bridge, the other born in the container's network namespace as eth0
+//    (setupNetwork); the container's own process then brings lo and eth0 up, puts its address from
+//    10.88.0.0/24 on eth0 and a default route via the bridge (its first steps, Program.netlink);
+//    outbound NAT and -p in an nftables table of the container's own (nat.ts), ip_forward on while
+//    a bridged container runs (forwarding.ts);
 //  - rootless bridge: pasta (usermode.ts) when it can run, else loopback only;
-//  - --network none: loopback only;
+//  - --network none: loopback only (the container brings lo up itself: a rootless container's
+//    namespace belongs to its user namespace, where it, not the runtime, holds CAP_NET_ADMIN);
 //  - no net namespace (--network host): the host's network, nothing to do.
-import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { allocateAddress, GATEWAY, IPS_DIR, leaseAlive, leases, PREFIX_LENGTH, releaseAddress, SUBNET } from './addresses';
-import { IpError, ip } from './ip';
+import { allocateAddress, GATEWAY, handOverAddress, IPS_DIR, leaseAlive, leases, PREFIX_LENGTH, releaseAddress, SUBNET, type Lease } from './addresses';
 import { LockerError } from '../errors';
 import type { NetworkInfo, NetworkMode, PortSpec, PublishedPort } from '../../../shared/types';
 import { addContainerNat, lockerNatTables, natScript, natTableName, removeNatTable } from './nat';
@@ -19,7 +22,11 @@ import { leaseLive, portLeases, releasePorts, reservePorts } from './ports';
 import { startPasta, stopPasta, userModeTools } from './usermode';
 import { writeHostsAddress } from './etc-files';
 import { syscallLog } from '../../../../native/syscall-log';
+import { SyscallError } from '../../../../native/errors';
+import type { Program } from '../../../../native/program';
 import { sharesNamespace } from '../inspect/namespaces';
+import { NETLINK_ROUTE, refusedWith, withNetlink, type NetlinkSocket } from './netlink';
+import { delLink, linkUp, newAddress, newBridge, newDefaultRoute, newVeth, type Request } from './rtnetlink';
 
 export const BRIDGE = 'locker0';
 export const CONTAINER_IF = 'eth0';
@@ -33,10 +40,8 @@ export const NONE_NOTE = 'loopback only (--network none)';
 
 export type { NetworkInfo };
 
-export interface SetupOptions {
+export interface NetworkOptions {
   id: string;
-  /** Host PID of the waiting child. */
-  pid: number;
   rootless: boolean;
   /** The child has a network namespace of its own. */
   ownNetns: boolean;
@@ -48,6 +53,21 @@ export interface SetupOptions {
   dir?: string;
 }
 
+/**
+ * A container's network as decided before its clone. The address of a bridged container is leased
+ * already (held by this process until setupNetwork hands it to the child); teardownNetwork(id)
+ * gives everything back when the launch fails.
+ */
+export interface NetworkPlan {
+  readonly options: NetworkOptions;
+  readonly kind: 'host' | 'loopback' | 'bridge' | 'pasta';
+  readonly lease?: Lease;
+  /** The container's own half: netlink requests its process makes first, in its new namespace. */
+  readonly inContainer: readonly Request[];
+  readonly pasta?: string;
+  readonly note?: string;
+}
+
 export function hostVethName(id: string): string {
   const hex = id.toLowerCase().replace(/[^0-9a-f]/g, '');
   if (hex.length < 4) throw new Error(`container id ${JSON.stringify(id)} is not hex; cannot name its veth`);
@@ -56,48 +76,84 @@ export function hostVethName(id: string): string {
 
 const sysNet = (name: string): string => join('/sys/class/net', name);
 const linkExists = (name: string): boolean => existsSync(sysNet(name));
-
-function deleteLink(name: string): void {
-  if (!linkExists(name)) return;
-  try {
-    ip(['link', 'del', name]);
-  } catch (e) {
-    // Gone meanwhile (its namespace died and took the pair with it): fine.
-    if (!(e instanceof IpError) || linkExists(name)) throw e;
+const isBridge = (name: string): boolean => existsSync(join(sysNet(name), 'bridge'));
+/** A host interface of our veth's name that is not ours (a leftover, or made meanwhile). */
+class InterfaceTaken extends LockerError {
+  constructor(name: string) {
+    super(`the host interface ${name} exists already (a leftover?); remove it with: ip link del ${name}`);
   }
 }
 
-/** Runs in beforeContinue, after the uid/gid maps are written: the network is ready before the command runs. */
-export function setupNetwork(opts: SetupOptions): NetworkInfo {
-  if (!opts.ownNetns) return { mode: 'host', note: HOST_NOTE };
-  // Everything below configures "the container's" namespace: never let a wrong pid make that the host's.
-  if (sharesNamespace(opts.pid, 'net')) throw new Error(`process ${opts.pid} is in the host's network namespace; refusing to configure it`);
+/** RTM_DELLINK of a host interface; one that is gone already (its namespace died and took the pair) is fine. */
+function deleteLink(name: string): void {
+  if (!linkExists(name)) return;
+  const r = delLink(name);
+  try {
+    withNetlink(NETLINK_ROUTE, (nl) => nl.request(r.what, r.message));
+  } catch (e) {
+    if (!refusedWith(e, 'ENODEV') || linkExists(name)) throw e;
+  }
+}
+
+/** Decides the network before the clone: which kind, the address (leased now) and the container's own steps. */
+export function planNetwork(opts: NetworkOptions): NetworkPlan {
+  if (!opts.ownNetns) return { options: opts, kind: 'host', note: HOST_NOTE, inContainer: [] };
   const ports = opts.ports ?? [];
   if (opts.mode === 'none' || opts.rootless) {
     const usermode = opts.mode !== 'none' && opts.rootless ? userModeTools() : {};
-    if (usermode.pasta && !usermode.tunProblem) return pastaNetwork(opts, usermode.pasta, ports);
+    if (usermode.pasta && !usermode.tunProblem) return { options: opts, kind: 'pasta', pasta: usermode.pasta, inContainer: [] };
     if (ports.length) throw new LockerError(`-p needs a user-mode network without root, and ${usermode.pasta ? `pasta cannot run: ${usermode.tunProblem}` : 'pasta is not installed (apt install passt)'}; or run as root`);
-    try {
-      ip(['link', 'set', 'lo', 'up'], { pid: opts.pid, userns: opts.rootless });
-    } catch (e) {
-      throw new LockerError(`cannot bring up the container's loopback interface: ${(e as Error).message}`);
-    }
     const note = opts.mode === 'none' ? NONE_NOTE : `${ROOTLESS_NOTE}; ${usermode.pasta ? `pasta cannot run: ${usermode.tunProblem}` : 'install passt (pasta) for outbound network and -p'}`;
-    return { mode: 'loopback', note };
+    return { options: opts, kind: 'loopback', note, inContainer: [linkUp('lo')] };
   }
   const veth = hostVethName(opts.id);
-  if (linkExists(veth)) throw new LockerError(`the host interface ${veth} exists already (a leftover?); remove it with: ip link del ${veth}`);
-  const lease = allocateAddress(opts.id, opts.pid);
+  if (linkExists(veth)) throw new InterfaceTaken(veth);
+  // Held by this process until the child exists (a crash before then leaves a lease the sweep sees as stale).
+  const lease = allocateAddress(opts.id, process.pid);
+  return {
+    options: opts, kind: 'bridge', lease,
+    // The veth is there before these run: the child runs them after the parent let it go.
+    inContainer: [
+      linkUp('lo'),
+      newAddress(lease.address, PREFIX_LENGTH, { name: CONTAINER_IF }),
+      linkUp(CONTAINER_IF),
+      newDefaultRoute(GATEWAY, CONTAINER_IF),
+    ],
+  };
+}
+
+/** Adds the container's half of `plan` to its program: the first steps after the parent lets it go. */
+export function addContainerSteps(program: Program, plan: NetworkPlan): void {
+  for (const r of plan.inContainer) program.netlink(NETLINK_ROUTE, 'NETLINK_ROUTE', r);
+}
+
+/**
+ * A failed container-side step (a sendmsg(NETLINK_ROUTE, …) of the child) as one line for the
+ * person who launched it; undefined for any other error.
+ */
+export function containerNetworkError(e: unknown): LockerError | undefined {
+  if (!(e instanceof SyscallError) || e.syscall !== 'sendmsg' || !e.args.startsWith('NETLINK_ROUTE')) return undefined;
+  return new LockerError(e.args.includes('RTM_NEWLINK lo up') ? `cannot bring up the container's loopback interface: ${e.message}` : `cannot set up the container's network: ${e.message}`);
+}
+
+/**
+ * The host's half, in beforeContinue after the uid/gid maps are written (pid: the waiting child):
+ * the network is ready before the command runs.
+ */
+export function setupNetwork(plan: NetworkPlan, pid: number): NetworkInfo {
+  const opts = plan.options;
+  if (plan.kind === 'host') return { mode: 'host', note: HOST_NOTE };
+  // Everything below configures "the container's" namespace: never let a wrong pid make that the host's.
+  if (sharesNamespace(pid, 'net')) throw new Error(`process ${pid} is in the host's network namespace; refusing to configure it`);
+  const ports = opts.ports ?? [];
+  if (plan.kind === 'pasta') return pastaNetwork(opts, pid, plan.pasta!, ports);
+  if (plan.kind === 'loopback') return { mode: 'loopback', note: plan.note };
+  const lease = handOverAddress(plan.lease!, pid);
+  const veth = hostVethName(opts.id);
   const table = natTableName(veth);
   try {
-    reservePorts(opts.id, opts.pid, ports);
-    hostSide(veth, opts.pid);
-    ip(['-batch', '-'], { pid: opts.pid }, [
-      'link set lo up',
-      `addr add ${lease.address}/${PREFIX_LENGTH} dev ${CONTAINER_IF}`,
-      `link set ${CONTAINER_IF} up`,
-      `route add default via ${GATEWAY} dev ${CONTAINER_IF}`,
-    ].join('\n') + '\n');
+    reservePorts(opts.id, pid, ports);
+    withNetlink(NETLINK_ROUTE, (nl) => hostSide(nl, veth, pid));
     const forwardingByLocker = ensureForwarding();
     // A 127.x source may leave on locker0 only with route_localnet: the path of -p from the host's own 127.0.0.1.
     if (ports.length) writeSysctl(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`, '1');
@@ -114,13 +170,14 @@ export function setupNetwork(opts: SetupOptions): NetworkInfo {
   } catch (e) {
     try {
       removeNatTable(table);
-      deleteLink(veth);
+      // Only ours: a veth of that name made by someone else since planNetwork looked stays.
+      if (!(e instanceof InterfaceTaken)) deleteLink(veth);
       releasePorts(opts.id);
     } finally {
       releaseAddress(lease.address);
       restoreForwardingIfUnused();
     }
-    throw e instanceof IpError ? new LockerError(`cannot set up the container's network: ${e.message}`) : e;
+    throw e instanceof SyscallError && e.syscall === 'sendmsg' ? new LockerError(`cannot set up the container's network: ${e.message}`) : e;
   }
 }
 
@@ -133,8 +190,8 @@ function writeSysctl(path: string, value: string): void {
 
 // No port locks here (their dir is root's): pasta's own listening sockets hold the ports, and
 // checkPublishable finds them in /proc/net before a second launch.
-function pastaNetwork(opts: SetupOptions, pasta: string, ports: readonly PortSpec[]): NetworkInfo {
-  const helper = startPasta(pasta, opts.pid, ports, opts.dir ?? '/tmp');
+function pastaNetwork(opts: NetworkOptions, pid: number, pasta: string, ports: readonly PortSpec[]): NetworkInfo {
+  const helper = startPasta(pasta, pid, ports, opts.dir ?? '/tmp');
   return {
     mode: 'pasta', note: 'user-mode network through pasta: the host\'s addresses on a tap device, no root needed', helper,
     published: ports.map((p) => ({ ...p, via: 'pasta' })),
@@ -142,35 +199,55 @@ function pastaNetwork(opts: SetupOptions, pasta: string, ports: readonly PortSpe
   };
 }
 
-/** Bridge (made when missing; address and up are idempotent) and the veth pair, in one `ip -batch`. */
-function hostSide(veth: string, pid: number): void {
+/** The bridge's index (an address names its link by index), or undefined when it is gone. */
+function bridgeIndex(): number | undefined {
+  try {
+    return Number(readFileSync(join(sysNet(BRIDGE), 'ifindex'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The bridge (made when missing; address and up are idempotent), then the veth pair in one request:
+ * its host end on the bridge and up, its peer born in the container's namespace, so it can be
+ * called eth0 at once. The kernel makes both ends or neither.
+ */
+function hostSide(nl: NetlinkSocket, veth: string, pid: number): void {
+  const send = (r: Request): void => nl.request(r.what, r.message);
   for (let attempt = 0; ; attempt++) {
-    const lines: string[] = [];
-    if (!existsSync(join(sysNet(BRIDGE), 'bridge'))) lines.push(`link add ${BRIDGE} type bridge`);
-    lines.push(
-      `addr replace ${GATEWAY}/${PREFIX_LENGTH} dev ${BRIDGE}`,
-      `link set ${BRIDGE} up`,
-      // The peer is born in the container's namespace, so it can be called eth0 at once.
-      `link add ${veth} type veth peer name ${CONTAINER_IF} netns ${pid}`,
-      `link set ${veth} master ${BRIDGE} up`,
-    );
+    let index: number | undefined;
+    let bridgeStep = true;
     try {
-      ip(['-batch', '-'], {}, lines.join('\n') + '\n');
+      if (!isBridge(BRIDGE)) {
+        try {
+          send(newBridge(BRIDGE));
+        } catch (e) {
+          // Made by another launch between our look and our request: that one is as good.
+          if (!refusedWith(e, 'EEXIST')) throw e;
+          if (linkExists(BRIDGE) && !isBridge(BRIDGE)) throw new LockerError(`the host interface ${BRIDGE} exists and is not a bridge; remove it with: ip link del ${BRIDGE}`);
+        }
+      }
+      index = bridgeIndex();
+      if (index === undefined) throw new BridgeGone();
+      send(newAddress(GATEWAY, PREFIX_LENGTH, { name: BRIDGE, index }, true));
+      send(linkUp(BRIDGE));
+      bridgeStep = false;
+      try {
+        send(newVeth(veth, { name: BRIDGE, index }, CONTAINER_IF, pid));
+      } catch (e) {
+        throw refusedWith(e, 'EEXIST') ? new InterfaceTaken(veth) : e;
+      }
       return;
     } catch (e) {
-      // Another process made (or removed) the bridge between our look and our batch: once more.
-      // Batch errors name the failing line number; lines before the veth's only touch the bridge.
-      if (attempt >= 2 || !(e instanceof IpError) || !bridgeRace(e.stderr, lines.length - 1)) throw e;
-      deleteLink(veth);
+      // Another process removed (and maybe made again) the bridge between our look and our requests: once more.
+      const race = e instanceof BridgeGone || (e instanceof SyscallError && (bridgeStep ? e.code === 'ENODEV' : bridgeIndex() !== index));
+      if (attempt >= 2 || !race) throw e instanceof BridgeGone ? new LockerError(`the bridge ${BRIDGE} keeps disappearing while a container is connected to it; is something else removing it?`) : e;
     }
   }
 }
 
-/** Whether `ip -batch` failed on a bridge line (before line `vethLine`) or on a missing bridge. */
-function bridgeRace(stderr: string, vethLine: number): boolean {
-  const line = Number(/Command failed -:(\d+)/.exec(stderr)?.[1] ?? 0);
-  return (line > 0 && line < vethLine) || stderr.includes(`"${BRIDGE}"`);
-}
+class BridgeGone extends Error {}
 
 /**
  * Deletes the host veth (the peer goes with it), the container's nftables table and port locks, and
