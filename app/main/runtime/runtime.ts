@@ -31,6 +31,7 @@ import { createCgroup, needsCgroup, openCgroup, type Cgroup } from './cgroups';
 import { randomContainerId } from './ids';
 import { HOST_NOTE, addContainerSteps, containerNetworkError, interfaces, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
 import { checkPublishable } from './network/ports';
+import { natRulesNow } from './network/nat';
 import { etcFiles } from './network/etc-files';
 import { writeExitCommand } from './network/exit-command';
 import type { Volume } from './spec';
@@ -492,7 +493,11 @@ export class Runtime implements ContainerRuntime {
     const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
     if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
     try {
-      inspection.network = { info: r.network, host: interfaces('host'), container: interfaces(r.pid) };
+      // The NAT rules are read as the kernel has them now (their counters), here rather than at launch.
+      const nat = r.network?.nat;
+      const rules = nat && (await natRulesNow(nat.table));
+      const info = r.network && nat ? { ...r.network, nat: { ...nat, rules: rules ?? nat.rules } } : r.network;
+      inspection.network = { info, host: interfaces('host'), container: interfaces(r.pid) };
     } catch {
       // iproute2 missing or the container just ended: the rest of the inspection still stands.
     }

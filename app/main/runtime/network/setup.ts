@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { allocateAddress, GATEWAY, handOverAddress, IPS_DIR, leaseAlive, leases, PREFIX_LENGTH, releaseAddress, SUBNET, type Lease } from './addresses';
 import { LockerError } from '../errors';
 import type { NetworkInfo, NetworkMode, PortSpec, PublishedPort } from '../../../shared/types';
-import { addContainerNat, lockerNatTables, natScript, natTableName, removeNatTable } from './nat';
+import { addContainerNat, lockerNatTables, natTable, natTableName, removeNatTable } from './nat';
 import { ensureForwarding, restoreForwardingIfUnused } from './forwarding';
 import { leaseLive, portLeases, releasePorts, reservePorts } from './ports';
 import { startPasta, stopPasta, userModeTools } from './usermode';
@@ -157,7 +157,7 @@ export function setupNetwork(plan: NetworkPlan, pid: number): NetworkInfo {
     const forwardingByLocker = ensureForwarding();
     // A 127.x source may leave on locker0 only with route_localnet: the path of -p from the host's own 127.0.0.1.
     if (ports.length) writeSysctl(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`, '1');
-    const nat = addContainerNat(table, natScript(table, opts.id, lease.address, BRIDGE, SUBNET, ports));
+    const nat = addContainerNat(natTable(table, opts.id, lease.address, BRIDGE, SUBNET, ports));
     if (opts.dir) writeHostsAddress(opts.dir, lease.address);
     const published: PublishedPort[] = ports.map((p) => ({ ...p, via: 'dnat' }));
     const hostChanges = [
