@@ -12,7 +12,8 @@ export function judgeNetwork(rootless: boolean, tools: UserModeTools, nft: strin
     const fix = tools.pasta ? `let this user open ${'/dev/net/tun'}: chmod 0666 /dev/net/tun (Debian's default), or run as root` : 'apt install passt (pasta), or run as root';
     return { id: 'network', title, status: 'warn', detail, fix };
   }
-  if (!ipTool) return { id: 'network', title, status: 'warn', detail: 'no `ip`: containers get no network setup', fix: 'apt install iproute2' };
+  // Launches need no `ip` (rtnetlink); the side-by-side view lists interfaces through it.
+  if (!ipTool) return { id: 'network', title, status: 'warn', detail: 'containers are networked, but without `ip` the side-by-side view cannot list their interfaces', fix: 'apt install iproute2' };
   if (!nft) return { id: 'network', title, status: 'warn', detail: 'veth on locker0, but no `nft`: no outbound NAT and no -p', fix: 'apt install nftables' };
   return { id: 'network', title, status: 'ok', detail: 'veth on the locker0 bridge, outbound NAT and -p through an nftables table per container (ip locker_<id>), ip_forward on while one runs' };
 }
