@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { PortSpec } from '../../../shared/types';
 import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
-import { addContainerNat, lockerNatTables, natBatch, natListing, natScript, natTable, removeNatTable } from './nat';
-import { NETLINK_NETFILTER, NLM_F_ACK, parseAttrs, withNetlink } from './netlink';
-import { NFPROTO_IPV4, batchWords, counter, newRule, newSourcePrefixSet, nftType } from './nftables';
+import { addContainerNat, lockerNatTables, natBatch, natListing, natScript, natTable, removeNatTable, sendNftBatch } from './nat';
+import { NLM_F_ACK, parseAttrs } from './netlink';
+import { NFPROTO_IPV4, counter, newRule, newSourcePrefixSet, nftType } from './nftables';
 
 const root = process.getuid?.() === 0;
 const hasNft = spawnSync('nft', ['--version']).status === 0;
@@ -180,7 +180,7 @@ describe('nf_tables over netlink, nft itself as the peer (root)', { skip }, () =
     const refused = (t: ReturnType<typeof natTable>): void => {
       const messages = natBatch(t);
       messages.splice(messages.length - 1, 0, newRule(NFPROTO_IPV4, t.name, 'no-such-chain', [counter()], 'counter'));
-      assert.throws(() => withNetlink(NETLINK_NETFILTER, (nl) => nl.request(batchWords(messages), ...messages.map((m) => m.message))), /ENOENT/);
+      assert.throws(() => sendNftBatch(messages), /ENOENT/);
     };
     const fresh = tableName();
     refused(natTable(fresh, 'c0ffee', '10.88.0.7', 'locker0', '10.88.0.0/24', [TCP]));

@@ -17,7 +17,7 @@ import { describeErrno } from '../../../../native/libc';
 import { LockerError } from '../errors';
 import type { PortSpec } from '../../../shared/types';
 import { tool } from './ip';
-import { NETLINK_NETFILTER, withNetlink } from './netlink';
+import { NETLINK_NETFILTER, NetlinkSocket } from './netlink';
 import {
   ANONYMOUS_SET, NFPROTO_IPV4, batch, batchWords, be16, bitwise, cmp, counter, ctStatus, delTable, dnatFromRegisters, fibDaddrType, getTables, hostU32,
   ifname, immediate, lookup, masq, meta, newBaseChain, newRule, newSourcePrefixSet, newTable, payload, prefixRange, tableNames, REG1, REG2,
@@ -157,10 +157,33 @@ export function natBatch(t: NatTable): NftMessage[] {
   return batch(messages);
 }
 
+// One NETLINK_NETFILTER socket per process, kept open: closing one after a commit waits for the
+// kernel to finish freeing that commit's objects (an RCU grace period, milliseconds), which would
+// land on the launch path; at exit it costs nothing anyone waits for.
+let socket: NetlinkSocket | undefined;
+/** Runs fn with the process's nf_tables socket; a socket that failed is closed, the next call opens another. */
+function withNfSocket<T>(fn: (nl: NetlinkSocket) => T): T {
+  const nl = (socket ??= NetlinkSocket.open(NETLINK_NETFILTER));
+  try {
+    return fn(nl);
+  } catch (e) {
+    if (!(e instanceof SyscallError) || e.syscall !== 'sendmsg') {
+      socket = undefined;
+      nl.close();
+    }
+    throw e;
+  }
+}
+
+/** Sends one batch (all of it or nothing); the kernel's refusal is a SyscallError of sendmsg. */
+export function sendNftBatch(messages: readonly NftMessage[]): void {
+  withNfSocket((nl) => nl.request(batchWords(messages), ...messages.map((m) => m.message)));
+}
+
 /** Sends one batch; a refusal is one line naming what the kernel said and the likely fix. */
 function sendBatch(messages: readonly NftMessage[], doing: string): void {
   try {
-    withNetlink(NETLINK_NETFILTER, (nl) => nl.request(batchWords(messages), ...messages.map((m) => m.message)));
+    sendNftBatch(messages);
   } catch (e) {
     if (e instanceof SyscallError) throw new LockerError(`cannot ${doing} (nftables over netlink): ${e.code} (${describeErrno(e.errno)})${fixFor(e.code)}`);
     throw e;
@@ -189,7 +212,7 @@ export function addContainerNat(t: NatTable): { table: string; rules: string } {
 export function removeNatTable(table: string): boolean {
   const messages = batch([delTable(NFPROTO_IPV4, table)]);
   try {
-    withNetlink(NETLINK_NETFILTER, (nl) => nl.request(batchWords(messages), ...messages.map((m) => m.message)));
+    sendNftBatch(messages);
     return true;
   } catch (e) {
     if (e instanceof SyscallError && e.code === 'ENOENT') return false;
@@ -203,7 +226,8 @@ export function removeNatTable(table: string): boolean {
 export function lockerNatTables(): string[] {
   let names: string[];
   try {
-    names = tableNames(withNetlink(NETLINK_NETFILTER, (nl) => nl.dump(getTables(NFPROTO_IPV4).what, getTables(NFPROTO_IPV4).message)));
+    const request = getTables(NFPROTO_IPV4);
+    names = tableNames(withNfSocket((nl) => nl.dump(request.what, request.message)));
   } catch {
     return [];
   }
