@@ -58,12 +58,6 @@ export function ip(args: string[], where: Where = {}, script?: string): string {
   return runLogged(file, argv, `${file === ipPath ? 'ip' : 'nsenter'} ${argv.join(' ')}`, script);
 }
 
-/** `nft -f -` with `script` on stdin (host namespace), recorded in the syscall log like ip. Returns stdout. */
-export function nft(args: string[], script?: string): string {
-  const file = tool('nft', 'nftables');
-  return runLogged(file, script === undefined ? args : [...args, '-f', '-'], `nft ${[...args, ...(script === undefined ? [] : ['-f', '-'])].join(' ')}`, script);
-}
-
 /** One spawn of a host tool, its execve in the syscall log; IpError names the command and its stderr. */
 function runLogged(file: string, argv: string[], shown: string, script?: string): string {
   // A guard against a hung tool, not a speed limit: under emulation (the VM lane's TCG guest) one run can take seconds.
