@@ -15,6 +15,7 @@ import { validateSpec } from '../app/main/runtime/spec';
 import { writeLinesFile } from '../app/main/testing/pty-lines';
 import { measureLoad, measureWebPtyThroughput } from './web-load';
 import { measureCliAndScale } from './cli-scale';
+import { measureInspectPush, type PushRow } from './inspect-push';
 
 const REPO = join(__dirname, '..', '..');
 const CLI = join(REPO, 'bin', 'locker');
@@ -144,6 +145,22 @@ async function measureInspect(opts: Options, data: string): Promise<Series & { h
       h.terminal?.close();
     }
   }
+}
+
+/** The watch rows as JSON keys: _1k and _5k (null when not measured, as in --smoke for 5k). */
+function pushJson(rows: PushRow[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [suffix, target] of [['1k', 1000], ['5k', 5000]] as const) {
+    const p = rows.find((r) => Math.abs(r.hostProcesses - target) < target / 2);
+    out[`inspect_main_ms_${suffix}`] = p?.pushMainMs ?? null;
+    out[`inspect_full_main_ms_${suffix}`] = p?.fullMainMs ?? null;
+    out[`inspect_diff_ms_${suffix}`] = p?.diffMs ?? null;
+    out[`inspect_push_bytes_per_refresh_${suffix}`] = p?.pushBytesIdle ?? null;
+    out[`inspect_push_bytes_one_process_${suffix}`] = p?.pushBytesOneProcess ?? null;
+    out[`inspect_full_bytes_per_refresh_${suffix}`] = p?.fullBytes ?? null;
+    out[`inspect_push_host_processes_${suffix}`] = p?.hostProcesses ?? null;
+  }
+  return out;
 }
 
 /** Child mode: the runtime's RSS idle and with 10 running containers (each with a pty, as the app runs them). */
@@ -313,6 +330,8 @@ async function main(argv: string[]): Promise<number> {
     const launch = await measureLaunch(opts, data, rootfs);
     process.stderr.write(`bench: inspection with ${opts.hostProcesses} extra host processes…\n`);
     const inspect = await measureInspect(opts, data);
+    process.stderr.write('bench: watched inspection (pushed diffs) next to polled inspect, ~1,000 and ~5,000 host processes…\n');
+    const push = await measureInspectPush(data, opts.smoke ? [1000] : [1000, 5000], opts.smoke ? 3 : 20);
     process.stderr.write('bench: RSS…\n');
     const rss = measureRss(data);
     process.stderr.write(`bench: pty throughput, ${opts.ptyBytes} bytes of 80-column lines: Locker direct and to a web client, node-pty, script…\n`);
@@ -335,6 +354,10 @@ async function main(argv: string[]): Promise<number> {
     row('launch: bwrap', launch.bwrap, `--unshare-all --bind ROOTFS / (locker ×${ratio(L.p50, launch.bwrap.p50)})`);
     row('launch: runc', launch.runc, `runc run, same rootfs (locker ×${ratio(L.p50, launch.runc.p50)})`);
     row('inspect snapshot', inspect, `inspectContainer with ${inspect.hostProcesses} host processes`);
+    for (const p of push) {
+      rows.push([`inspect refresh: watch, ${p.hostProcesses} procs`, `${p.pushMainMs} ms`, '', `main-thread CPU per refresh (diff ${p.diffMs} ms); pushed ${p.pushBytesIdle} B per refresh idle, ${p.pushBytesOneProcess} B for one new process`]);
+      rows.push([`inspect refresh: polled, ${p.hostProcesses} procs`, `${p.fullMainMs} ms`, '', `the old way, same run: inspect + its JSON, ${p.fullBytes} B per refresh (×${ratio(p.fullBytes, Math.max(1, p.pushBytesIdle))} the idle watch)`]);
+    }
     rows.push(['RSS idle', `${rss.idleMb} MB`, '', 'runtime process, no containers']);
     rows.push(['RSS 10 containers', `${rss.tenMb} MB`, '', '10 running containers with ptys']);
     const mbs = (r: { bytesPerS: number }): string => `${round(r.bytesPerS / 1e6, 1)} MB/s`;
@@ -366,6 +389,7 @@ async function main(argv: string[]): Promise<number> {
       cli_first_byte_ratio_vs_runc: ratio(launch.cli.p50, launch.runc.p50),
       ...cliScale.json,
       inspect_p50_ms: inspect.p50, inspect_p95_ms: inspect.p95, inspect_host_processes: inspect.hostProcesses,
+      ...pushJson(push),
       rss_idle_mb: rss.idleMb, rss_10_containers_mb: rss.tenMb,
       pty_lines_bytes_per_s: lines.locker.bytesPerS, web_pty_lines_bytes_per_s: lines.web.bytesPerS, pty_lines_bytes: lines.ptyBytes,
       nodepty_lines_bytes_per_s: lines.nodePty.bytesPerS, nodepty_lines_bytes_read: lines.nodePty.bytes, script_lines_bytes_per_s: lines.script.bytesPerS,

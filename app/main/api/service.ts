@@ -231,9 +231,9 @@ export class LockerService implements LockerCalls {
     // as it is, so each call's effect shows (no record yet: no network info, limits or exec pids).
     const inspection = await inspectModule().inspectContainerAsync({ id: req.id, pid: paused });
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { interfaces } = require('../runtime/network') as typeof import('../runtime/network');
-      inspection.network = { host: interfaces('host'), container: interfaces(paused) };
+      const { interfacesAsync } = inspectModule();
+      const [host, container] = await Promise.all([interfacesAsync('host'), interfacesAsync(paused)]);
+      inspection.network = { host, container };
     } catch {
       // iproute2 missing or the setup just ended: the rest stands
     }

@@ -29,14 +29,14 @@ import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer, type ExecTarget } from './exec';
 import { createCgroup, needsCgroup, openCgroup, type Cgroup } from './cgroups';
 import { randomContainerId } from './ids';
-import { HOST_NOTE, addContainerSteps, containerNetworkError, interfaces, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
+import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
 import { checkPublishable } from './network/ports';
 import { natRulesNow } from './network/nat';
 import { etcFiles } from './network/etc-files';
 import { writeExitCommand } from './network/exit-command';
 import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
-import { inspectContainerAsync, listDirectory } from './inspect';
+import { inspectContainerAsync, interfacesAsync, listDirectory } from './inspect';
 import { DetachedLaunch, exitSettled, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
@@ -493,11 +493,12 @@ export class Runtime implements ContainerRuntime {
     const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
     if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
     try {
-      // The NAT rules are read as the kernel has them now (their counters), here rather than at launch.
+      // The NAT rules are read as the kernel has them now (their counters), here rather than at launch;
+      // `ip` runs in the inspection worker: its synchronous spawns would stall this thread every second.
       const nat = r.network?.nat;
-      const rules = nat && (await natRulesNow(nat.table));
+      const [host, container, rules] = await Promise.all([interfacesAsync('host'), interfacesAsync(r.pid), nat && natRulesNow(nat.table)]);
       const info = r.network && nat ? { ...r.network, nat: { ...nat, rules: rules ?? nat.rules } } : r.network;
-      inspection.network = { info, host: interfaces('host'), container: interfaces(r.pid) };
+      inspection.network = { info, host, container };
     } catch {
       // iproute2 missing or the container just ended: the rest of the inspection still stands.
     }

@@ -5,16 +5,16 @@ import { hostnames } from './hostname';
 import { gidMap, mountTable, uidMap } from './identity';
 import { compareNamespaces } from './namespaces';
 import { hostProcessTable } from './processes';
-import { hostProcessTableAsync } from './process-table-async';
+import { inspectInWorker } from './process-table-async';
 
 /** `execPids`: processes that joined the container after it started (locker exec). */
 export function inspectContainer(c: { id: string; pid: number; execPids?: number[] }): Inspection {
   return withProcesses(c, hostProcessTable(c.pid, c.execPids));
 }
 
-/** The same, with the process table built in a worker thread: the caller's event loop stays free. */
+/** The same, gathered in a worker thread (process table, hostname spawn, /proc reads): the caller's event loop stays free. */
 export async function inspectContainerAsync(c: { id: string; pid: number; execPids?: number[] }): Promise<Inspection> {
-  return withProcesses(c, await hostProcessTableAsync(c.pid, c.execPids));
+  return inspectInWorker(c, () => inspectContainer(c));
 }
 
 function withProcesses(c: { id: string; pid: number }, hostProcesses: ProcessEntry[]): Inspection {
@@ -34,7 +34,7 @@ function withProcesses(c: { id: string; pid: number }, hostProcesses: ProcessEnt
   };
 }
 
-export { hostProcessTableAsync } from './process-table-async';
+export { hostProcessTableAsync, interfacesAsync } from './process-table-async';
 export { hostProcessTable, containerProcessTable, parseStat, parseNSpid, formatCmdline } from './processes';
 export { compareNamespaces, namespaceLink, sharesNamespace, NAMESPACE_TYPES } from './namespaces';
 export { uidMap, gidMap, mountTable, parseMountInfo, unescapeMountField } from './identity';

@@ -1,16 +1,21 @@
-// The host process table, built in one long-lived worker thread (process-worker.ts) so that a
-// refresh never blocks the main event loop. Falls back to building it here if the worker fails.
+// Inspections (the host process table and the rest of /proc's view of a container) and the
+// interfaces `ip` lists, built in one long-lived worker thread (process-worker.ts) so that a refresh
+// never blocks the main event loop: with thousands of host processes a table costs ~100 ms of /proc
+// reads, the container's hostname is a spawn joining its UTS namespace, and each `ip -j addr` (run,
+// through nsenter for a container, about once a second) ~5–10 ms of a synchronous spawn. Falls back
+// to doing it here if the worker fails.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ProcessEntry } from '../../../shared/types';
+import type { Inspection, NetworkInterface, ProcessEntry } from '../../../shared/types';
 import { hostProcessTable } from './processes';
+import type { WorkerRequest } from './process-worker';
 
-type Reply = { seq: number; table?: ProcessEntry[]; error?: string };
+type Reply = { seq: number; value?: unknown; error?: string };
 
 let worker: Worker | undefined;
 let broken = false;
 let seq = 0;
-const waiting = new Map<number, { resolve(t: ProcessEntry[]): void; reject(e: Error): void }>();
+const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
 function failAll(e: Error): void {
   for (const w of waiting.values()) w.reject(e);
@@ -20,7 +25,9 @@ function failAll(e: Error): void {
 function getWorker(): Worker | undefined {
   if (worker || broken) return worker;
   try {
-    worker = new Worker(join(__dirname, 'process-worker.js'));
+    // The hostname's spawn closes descriptors the native helper made (not fs.open's): untracked,
+    // or each close would print a warning.
+    worker = new Worker(join(__dirname, 'process-worker.js'), { trackUnmanagedFds: false });
   } catch {
     broken = true;
     return undefined;
@@ -31,8 +38,8 @@ function getWorker(): Worker | undefined {
     const w = waiting.get(r.seq);
     if (!w) return;
     waiting.delete(r.seq);
-    if (r.table) w.resolve(r.table);
-    else w.reject(new Error(r.error ?? 'process table worker failed'));
+    if (r.error === undefined) w.resolve(r.value);
+    else w.reject(new Error(r.error));
   });
   worker.on('error', (e) => {
     broken = true;
@@ -46,18 +53,54 @@ function getWorker(): Worker | undefined {
   return worker;
 }
 
-export async function hostProcessTableAsync(initPid: number, extraRoots: number[] = []): Promise<ProcessEntry[]> {
+/** Asks the worker; undefined when there is none (the caller does the work itself). */
+async function ask<T>(req: WorkerRequest): Promise<{ value: T } | undefined> {
   const w = getWorker();
-  if (!w) return hostProcessTable(initPid, extraRoots);
+  if (!w) return undefined;
   const n = ++seq;
-  const reply = new Promise<ProcessEntry[]>((resolve, reject) => waiting.set(n, { resolve, reject }));
+  const reply = new Promise<unknown>((resolve, reject) => waiting.set(n, { resolve, reject }));
   w.ref(); // while a request is out, the answer must be waited for
-  w.postMessage({ seq: n, initPid, extraRoots });
+  w.postMessage({ ...req, seq: n });
   try {
-    return await reply;
-  } catch {
-    return hostProcessTable(initPid, extraRoots);
+    return { value: (await reply) as T };
   } finally {
     if (waiting.size === 0) worker?.unref();
   }
+}
+
+export async function hostProcessTableAsync(initPid: number, extraRoots: number[] = []): Promise<ProcessEntry[]> {
+  try {
+    const got = await ask<ProcessEntry[]>({ kind: 'table', initPid, extraRoots });
+    if (got) return got.value;
+  } catch {
+    // the worker failed: build it here
+  }
+  return hostProcessTable(initPid, extraRoots);
+}
+
+/** The whole of inspectContainer (index.ts), gathered in the worker. */
+export async function inspectInWorker(c: { id: string; pid: number; execPids?: number[] }, here: () => Inspection): Promise<Inspection> {
+  let got: { value: Inspection } | undefined;
+  try {
+    got = await ask<Inspection>({ kind: 'inspect', container: c });
+  } catch (e) {
+    // the container's process went while it was read: the same failure as here
+    if (worker) throw e;
+  }
+  return got ? got.value : here();
+}
+
+/** The interfaces of the host or of `pid`'s network namespace (network/interfaces.ts), read in the worker. */
+export async function interfacesAsync(pid: number | 'host'): Promise<NetworkInterface[]> {
+  // loaded on first use: it pulls in iproute2 and the native helper
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const here = (): NetworkInterface[] => (require('../network/interfaces') as typeof import('../network/interfaces')).interfaces(pid);
+  let got: { value: NetworkInterface[] } | undefined;
+  try {
+    got = await ask<NetworkInterface[]>({ kind: 'interfaces', pid });
+  } catch (e) {
+    // `ip` failed there (no iproute2, the namespace just went): the caller decides, as it would here
+    if (worker) throw e;
+  }
+  return got ? got.value : here();
 }
