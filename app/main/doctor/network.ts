@@ -14,7 +14,8 @@ export function judgeNetwork(rootless: boolean, tools: UserModeTools, nft: strin
   }
   // Launches need no `ip` (rtnetlink); the side-by-side view lists interfaces through it.
   if (!ipTool) return { id: 'network', title, status: 'warn', detail: 'containers are networked, but without `ip` the side-by-side view cannot list their interfaces', fix: 'apt install iproute2' };
-  if (!nft) return { id: 'network', title, status: 'warn', detail: 'veth on locker0, but no `nft`: no outbound NAT and no -p', fix: 'apt install nftables' };
+  // NAT and -p need no `nft` either (nf_tables over netlink); inspect and lessons read live counters through it.
+  if (!nft) return { id: 'network', title, status: 'warn', detail: 'outbound NAT and -p work, but without `nft` inspect and the lessons cannot read the NAT rules\' counters', fix: 'apt install nftables' };
   return { id: 'network', title, status: 'ok', detail: 'veth on the locker0 bridge, outbound NAT and -p through an nftables table per container (ip locker_<id>), ip_forward on while one runs' };
 }
 
