@@ -98,6 +98,16 @@ function processChange(prev: ProcessEntry, next: ProcessEntry): ProcessChange | 
 
 /** The host table's diff; undefined when nothing changed. */
 export function diffProcesses(prev: readonly ProcessEntry[], next: readonly ProcessEntry[]): ProcessTableDiff | undefined {
+  // Most refreshes nobody started or ended: the same PIDs in the same places, compared pairwise
+  // (unchanged entries are the same objects on the service) without indexing thousands of them.
+  if (samePids(prev, next)) {
+    const changed: ProcessChange[] = [];
+    for (let i = 0; i < next.length; i++) {
+      const c = prev[i] === next[i] ? undefined : processChange(prev[i], next[i]);
+      if (c) changed.push(c);
+    }
+    return changed.length ? { changed } : undefined;
+  }
   const before = new Map<number, ProcessEntry>();
   for (const p of prev) before.set(p.pid, p);
   const added: ProcessEntry[] = [];
@@ -242,7 +252,9 @@ export function applyInspectionDiff(prev: Inspection, diff: InspectionDiff): Ins
   if (diff.processes) out.hostProcesses = applyProcesses(prev.hostProcesses, diff.processes);
   if (diff.containerProcesses) out.containerProcesses = diff.containerProcesses;
   else if (diff.processes || diff.containerPids) {
-    const byPid = new Map(out.hostProcesses.map((p) => [p.pid, p]));
+    // the container's processes are the host table's marked entries (diffInspection sends them whole otherwise)
+    const byPid = new Map<number, ProcessEntry>();
+    for (const p of out.hostProcesses) if (p.inContainer) byPid.set(p.pid, p);
     const pids = diff.containerPids ?? prev.containerProcesses.map((p) => p.pid);
     out.containerProcesses = pids.map((pid) => {
       const p = byPid.get(pid);

@@ -31,12 +31,11 @@ import { createCgroup, needsCgroup, openCgroup, type Cgroup } from './cgroups';
 import { randomContainerId } from './ids';
 import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
 import { checkPublishable } from './network/ports';
-import { natRulesNow } from './network/nat';
 import { etcFiles } from './network/etc-files';
 import { writeExitCommand } from './network/exit-command';
 import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
-import { inspectContainerAsync, interfacesAsync, listDirectory } from './inspect';
+import { inspectContainerAsync, interfacesAsync, listDirectory, natRulesAsync } from './inspect';
 import { DetachedLaunch, exitSettled, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
@@ -494,9 +493,9 @@ export class Runtime implements ContainerRuntime {
     if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
     try {
       // The NAT rules are read as the kernel has them now (their counters), here rather than at launch;
-      // `ip` runs in the inspection worker: its synchronous spawns would stall this thread every second.
+      // `ip` and `nft` run from the inspection worker: their spawns would cost this thread a fork each.
       const nat = r.network?.nat;
-      const [host, container, rules] = await Promise.all([interfacesAsync('host'), interfacesAsync(r.pid), nat && natRulesNow(nat.table)]);
+      const [host, container, rules] = await Promise.all([interfacesAsync('host'), interfacesAsync(r.pid), nat && natRulesAsync(nat.table)]);
       const info = r.network && nat ? { ...r.network, nat: { ...nat, rules: rules ?? nat.rules } } : r.network;
       inspection.network = { info, host, container };
     } catch {

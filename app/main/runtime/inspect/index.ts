@@ -34,7 +34,7 @@ function withProcesses(c: { id: string; pid: number }, hostProcesses: ProcessEnt
   };
 }
 
-export { hostProcessTableAsync, interfacesAsync } from './process-table-async';
+export { hostProcessTableAsync, interfacesAsync, natRulesAsync } from './process-table-async';
 export { hostProcessTable, containerProcessTable, parseStat, parseNSpid, formatCmdline } from './processes';
 export { compareNamespaces, namespaceLink, sharesNamespace, NAMESPACE_TYPES } from './namespaces';
 export { uidMap, gidMap, mountTable, parseMountInfo, unescapeMountField } from './identity';

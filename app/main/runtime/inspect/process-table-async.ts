@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Inspection, NetworkInterface, ProcessEntry } from '../../../shared/types';
 import { hostProcessTable } from './processes';
-import type { WorkerRequest } from './process-worker';
+import type { InspectReply, WorkerRequest } from './process-worker';
+import { applyInspectionDiff } from '../../../shared/inspection-diff';
 
 type Reply = { seq: number; value?: unknown; error?: string };
 
@@ -78,16 +79,50 @@ export async function hostProcessTableAsync(initPid: number, extraRoots: number[
   return hostProcessTable(initPid, extraRoots);
 }
 
+/**
+ * The last inspection of each recently inspected container, as the worker sent it: the worker then
+ * sends only what changed since (inspection-diff.ts), so the host table does not cross the thread
+ * boundary (and become garbage here) at every refresh; unchanged entries stay the same objects.
+ */
+const copies = new Map<string, { seq: number; inspection: Inspection }>();
+/** Containers kept (the most recently inspected); one evicted on either side is simply sent whole next time. */
+const MAX_COPIES = 32;
+
 /** The whole of inspectContainer (index.ts), gathered in the worker. */
 export async function inspectInWorker(c: { id: string; pid: number; execPids?: number[] }, here: () => Inspection): Promise<Inspection> {
-  let got: { value: Inspection } | undefined;
+  let got: { value: InspectReply } | undefined;
   try {
-    got = await ask<Inspection>({ kind: 'inspect', container: c });
+    got = await ask<InspectReply>({ kind: 'inspect', container: c, base: copies.get(c.id)?.seq });
+    // a diff on a copy this side no longer holds (two inspections of one container crossed): ask for it whole
+    if (got && 'changes' in got.value && copies.get(c.id)?.seq !== got.value.base) got = await ask<InspectReply>({ kind: 'inspect', container: c });
   } catch (e) {
+    copies.delete(c.id);
     // the container's process went while it was read: the same failure as here
     if (worker) throw e;
   }
-  return got ? got.value : here();
+  if (!got) return here();
+  const reply = got.value;
+  const inspection = 'full' in reply ? reply.full : applyInspectionDiff(copies.get(c.id)!.inspection, reply.changes);
+  copies.delete(c.id); // re-inserted last: the map's order is the order of use
+  copies.set(c.id, { seq: reply.seq, inspection });
+  for (const oldest of copies.keys()) {
+    if (copies.size <= MAX_COPIES) break;
+    copies.delete(oldest);
+  }
+  // the caller adds its parts (resources, network) to its own object, never to the copy
+  return { ...inspection };
+}
+
+/** natRulesNow (network/nat.ts: `nft list table`, its counters now), spawned from the worker. */
+export async function natRulesAsync(table: string): Promise<string | undefined> {
+  try {
+    const got = await ask<string | undefined>({ kind: 'natRules', table });
+    if (got) return got.value;
+  } catch {
+    // the worker failed: spawn it here
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../network/nat') as typeof import('../network/nat')).natRulesNow(table);
 }
 
 /** The interfaces of the host or of `pid`'s network namespace (network/interfaces.ts), read in the worker. */

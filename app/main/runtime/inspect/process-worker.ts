@@ -3,17 +3,50 @@
 // host processes a table costs ~100 ms of synchronous /proc reads, and the hostname and `ip` are
 // synchronous spawns: any of them would stall the UI's event loop.
 import { parentPort } from 'node:worker_threads';
+import { diffInspection, type InspectionDiff } from '../../../shared/inspection-diff';
+import type { Inspection } from '../../../shared/types';
 import { inspectContainer } from './index';
 import { hostProcessTable } from './processes';
 
 export type WorkerRequest =
   | { kind: 'table'; initPid: number; extraRoots: number[] }
-  | { kind: 'inspect'; container: { id: string; pid: number; execPids?: number[] } }
-  | { kind: 'interfaces'; pid: number | 'host' };
+  /** base: the seq of the copy of this container's last inspection the main thread holds. */
+  | { kind: 'inspect'; container: { id: string; pid: number; execPids?: number[] }; base?: number }
+  | { kind: 'interfaces'; pid: number | 'host' }
+  /** The rules of a container's nftables table with their counters now (`nft list table`). */
+  | { kind: 'natRules'; table: string };
+
+/** The whole inspection, or what changed since the copy `base` (the main thread applies it). */
+export type InspectReply = { seq: number; full: Inspection } | { seq: number; base: number; changes: InspectionDiff };
+
+/** Containers whose last inspection is kept (the most recently inspected), as on the main side. */
+const MAX_COPIES = 32;
+
+const sent = new Map<string, { seq: number; inspection: Inspection }>();
+let counter = 0;
+
+function inspect(req: Extract<WorkerRequest, { kind: 'inspect' }>): InspectReply {
+  const { id } = req.container;
+  const prev = sent.get(id);
+  sent.delete(id);
+  const next = inspectContainer(req.container);
+  const seq = ++counter;
+  sent.set(id, { seq, inspection: next });
+  for (const oldest of sent.keys()) {
+    if (sent.size <= MAX_COPIES) break;
+    sent.delete(oldest);
+  }
+  return prev && prev.seq === req.base ? { seq, base: prev.seq, changes: diffInspection(prev.inspection, next) } : { seq, full: next };
+}
 
 function answer(req: WorkerRequest): unknown {
+  if (req.kind === 'natRules') {
+    // a spawn from a big process costs the spawning thread a fork's page tables: this one's
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../network/nat') as typeof import('../network/nat')).natRulesNow(req.table);
+  }
   if (req.kind === 'table') return hostProcessTable(req.initPid, req.extraRoots);
-  if (req.kind === 'inspect') return inspectContainer(req.container);
+  if (req.kind === 'inspect') return inspect(req);
   // loaded only when asked: iproute2 and the native helper are not needed for tables
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { interfaces } = require('../network/interfaces') as typeof import('../network/interfaces');
@@ -21,9 +54,13 @@ function answer(req: WorkerRequest): unknown {
 }
 
 parentPort?.on('message', (req: WorkerRequest & { seq: number }) => {
+  let value: unknown;
   try {
-    parentPort!.postMessage({ seq: req.seq, value: answer(req) });
+    value = answer(req);
   } catch (e) {
     parentPort!.postMessage({ seq: req.seq, error: (e as Error).message });
+    return;
   }
+  if (!(value instanceof Promise)) parentPort!.postMessage({ seq: req.seq, value });
+  else value.then((v) => parentPort!.postMessage({ seq: req.seq, value: v }), (e: Error) => parentPort!.postMessage({ seq: req.seq, error: e.message }));
 });
