@@ -25,6 +25,8 @@ const bad: [string, string, unknown, RegExp][] = [
   ['array instead of object', 'stop', ['abc'], /stop must be an object, got an array/],
   ['unknown field', 'stop', { id: 'a', force: true }, /unknown field "force"/],
   ['missing field', 'inspect', {}, /missing "id"/],
+  ['watch without an id', 'watchInspection', {}, /watchInspection is missing "id"/],
+  ['watch of a path', 'unwatchInspection', { id: '../etc' }, /unwatchInspection\.id has an unexpected form/],
   ['huge string', 'listDir', { id: 'a', side: 'host', path: '/' + 'x'.repeat(10000) }, /limit is 4096/],
   ['NUL in path', 'listDir', { id: 'a', side: 'host', path: '/etc\0/passwd' }, /NUL byte/],
   ['NUL in argv', 'run', { ...run, command: ['/bin/sh\0'] }, /run\.command\[0\] contains a NUL byte/],

@@ -4,7 +4,7 @@
 // inspection as the trees plus the syscall log, so during step-through each call changes it as it
 // happens. Plain SVG with inline colours: Export writes it as it is (SVG) or drawn on a canvas (PNG).
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { SYSCALL_BACKLOG, type LockerApi, type RootfsLayers } from '../../../shared/api';
+import { INSPECTION_REFRESH_MS, SYSCALL_BACKLOG, type LockerApi, type RootfsLayers } from '../../../shared/api';
 import { buildPicture, type Box, type BoxKind, type Picture } from '../../../shared/picture-model';
 import type { Inspection } from '../../../shared/types';
 import type { Theme } from '../lib/settings';
@@ -152,13 +152,30 @@ export function KernelPicture({ api, containerId, inspection, name, theme, hostU
   const svg = useRef<SVGSVGElement>(null);
 
   useEffect(() => setLayers(null), [containerId]);
-  // the layers and the upper dir's entries, each time the inspection refreshes (or a call mounted something)
+  // The layers and the upper dir's entries: read when the inspection changes (or a call mounted
+  // something), and every INSPECTION_REFRESH_MS besides: a write inside changes the upper dir without
+  // changing the inspection (which is pushed only when it changes). Never two reads at once; a
+  // container that is gone stops the reads (its next inspection starts them again).
   const mounts = rows.filter((r) => r.name === 'mount' || r.name === 'pivot_root').length;
   useEffect(() => {
     let live = true;
-    api.rootfsLayers({ id: containerId }).then((l) => live && setLayers(l), () => {});
+    let busy = false;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const read = (): void => {
+      if (busy) return;
+      busy = true;
+      api.rootfsLayers({ id: containerId }).then(
+        (l) => live && setLayers(l),
+        () => clearInterval(timer),
+      ).finally(() => {
+        busy = false;
+      });
+    };
+    read();
+    timer = setInterval(read, INSPECTION_REFRESH_MS);
     return () => {
       live = false;
+      clearInterval(timer);
     };
   }, [api, containerId, inspection, mounts]);
 
