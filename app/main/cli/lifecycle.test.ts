@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { hostLayout } from '../runtime/cgroups';
+import { hostLayout, listCgroups } from '../runtime/cgroups';
 import { hostVethName } from '../runtime/network';
 import { CLI, containerState, removeSandbox, runDetached, sandbox, until } from '../testing/harness';
 
@@ -75,6 +75,7 @@ describe('wait, restart, stats', { skip: root ? false : 'needs root' }, () => {
     await fg;
     assert.equal(sb.run(['rm', '-f', id]).status, 0);
     assert.equal(existsSync(`/sys/class/net/${hostVethName(id)}`), false, 'the veth went with the container');
+    assert.equal(listCgroups().includes(id), false, 'no cgroup of either run is left');
   });
 
   test('stats --no-stream: pids, memory against the limit, CPU of a busy container above an idle one', { skip: hostLayout().canWrite ? false : 'cgroups not writable' }, async () => {

@@ -64,17 +64,15 @@ export async function restartCommand(argv: string[]): Promise<number> {
     if (info.state === 'running') {
       if (!info.detached) throw new LockerError(`container ${info.name} runs in the foreground of the locker run that started it; restart is for containers started with run -d (or exited ones kept with --keep)`);
       await rt.stop(info.id, secs * 1000);
-      // Its monitor runs the exit command (network teardown) after recording the status: what the
-      // run held is free once the monitor is gone.
+      // Its monitor runs the exit command (network teardown) after recording the status: were it
+      // still running, it could tear down the new run's veth, which has the same name.
       const monitor = rt.store.load(info.id)?.monitor;
       if (monitor && !(await monitorGone(monitor, 30_000))) throw new LockerError(`the monitor of container ${info.name} did not finish within 30 s; try again, or locker rm -f ${info.name}`);
     }
     return info.id;
   }));
-  // What the stopped ones held (cgroup, veth, NAT table) goes with crash recovery, run by a new
-  // Runtime, before they start again under the same id.
-  const again = new Runtime({ autoRemove: false });
-  const started = await Promise.allSettled(stopped.map((r) => (r.status === 'fulfilled' ? again.restart(r.value, opts) : Promise.reject(r.reason))));
+  // Runtime.restart releases what the stopped run still held (cgroup, veth, NAT table) before the id is used again.
+  const started = await Promise.allSettled(stopped.map((r) => (r.status === 'fulfilled' ? rt.restart(r.value, opts) : Promise.reject(r.reason))));
   let failed = 0;
   started.forEach((r, i) => {
     if (r.status === 'fulfilled') return void process.stdout.write(`${p.rest[i]}\n`);

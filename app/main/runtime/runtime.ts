@@ -109,6 +109,11 @@ export class Runtime implements ContainerRuntime {
     // The old record (and its log) give way to the new run; its files (the kept layer, with what
     // locker cp put there) stay, as docker start keeps them. A failure below leaves it removed, as rm would.
     this.live.delete(r.id);
+    // What the last run held on the host under this id (its cgroup, veth, NAT table, address), when
+    // nobody settled it yet (a monitor's container stopped a moment ago): released before the id is
+    // used again, or the new run would find it taken and the old one would be left with no record.
+    await openCgroup(r.id).remove();
+    if (r.network?.mode === 'bridge' || r.network?.mode === 'pasta') teardownNetwork(r.id, this.store.containerDir(r.id));
     const layer = r.kept && r.layer && layerPresent(r.layer) ? r.layer : undefined;
     if (layer) this.store.removeExcept(r.id, LAYER_DIRS);
     else this.store.remove(r.id);
