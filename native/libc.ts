@@ -137,6 +137,7 @@ const sock = onFirstUse(() => {
   sendmsg: libc.func('long sendmsg(int fd, const msghdr *msg, int flags)'),
   send: libc.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
   recv: libc.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const int *value, uint32_t len)'),
   prlimit: libc.func('int prlimit(int pid, int resource, const uint64_t *limit, _Out_ uint64_t *old)'),
   mkfifo: libc.func('int mkfifo(const char *path, uint32_t mode)'),
   };
@@ -185,6 +186,10 @@ export function netlinkRecv(fd: number, buf: Buffer): number {
   const r = Number(sock.recv(fd, buf, buf.length, MSG_DONTWAIT));
   return r < 0 ? -errno() : r;
 }
+
+/** setsockopt(fd, level, name, &value, sizeof(int)), e.g. a netlink socket's NETLINK_EXT_ACK. */
+export const setsockoptInt = (fd: number, level: number, name: number, value: number, describe: string): number =>
+  call('setsockopt', `${fd}, ${describe}, ${value}`, () => sock.setsockopt(fd, level, name, [value], 4) as number);
 
 /** sendmsg with one SCM_RIGHTS fd and `text` as the data (runc sends a pty master with its name so). */
 export function sendFd(socket: number, fd: number, text: string): void {

@@ -1,9 +1,8 @@
-// Inspections (the host process table and the rest of /proc's view of a container) and the
-// interfaces `ip` lists, built in one long-lived worker thread (process-worker.ts) so that a refresh
+// Inspections (the host process table and the rest of /proc's view of a container) and the NAT
+// counters `nft` lists, built in one long-lived worker thread (process-worker.ts) so that a refresh
 // never blocks the main event loop: with thousands of host processes a table costs ~100 ms of /proc
-// reads, the container's hostname is a spawn joining its UTS namespace, and each `ip -j addr` (run,
-// through nsenter for a container, about once a second) ~5–10 ms of a synchronous spawn. Falls back
-// to doing it here if the worker fails.
+// reads, the container's hostname is a spawn joining its UTS namespace, and each `nft list` a
+// synchronous spawn. Falls back to doing it here if the worker fails.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Inspection, NetworkInterface, ProcessEntry } from '../../../shared/types';
@@ -125,17 +124,13 @@ export async function natRulesAsync(table: string): Promise<string | undefined> 
   return (require('../network/nat') as typeof import('../network/nat')).natRulesNow(table);
 }
 
-/** The interfaces of the host or of `pid`'s network namespace (network/interfaces.ts), read in the worker. */
-export async function interfacesAsync(pid: number | 'host'): Promise<NetworkInterface[]> {
-  // loaded on first use: it pulls in iproute2 and the native helper
+/**
+ * The interfaces of the host or of `pid`'s network namespace (network/interfaces.ts): netlink dumps
+ * on this thread (a few syscalls that never wait; a container's socket is made by a thread of its
+ * own), so they need no trip to the worker.
+ */
+export function interfacesAsync(pid: number | 'host'): Promise<NetworkInterface[]> {
+  // loaded on first use: it pulls in the native helper
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const here = (): NetworkInterface[] => (require('../network/interfaces') as typeof import('../network/interfaces')).interfaces(pid);
-  let got: { value: NetworkInterface[] } | undefined;
-  try {
-    got = await ask<NetworkInterface[]>({ kind: 'interfaces', pid });
-  } catch (e) {
-    // `ip` failed there (no iproute2, the namespace just went): the caller decides, as it would here
-    if (worker) throw e;
-  }
-  return got ? got.value : here();
+  return (require('../network/interfaces') as typeof import('../network/interfaces')).interfaces(pid);
 }

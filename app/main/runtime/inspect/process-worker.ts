@@ -1,7 +1,8 @@
 // Worker thread entry: inspects containers (the host process table, namespaces, mounts, the
-// hostname, confinement) and lists interfaces with `ip`, off the main thread. With thousands of
-// host processes a table costs ~100 ms of synchronous /proc reads, and the hostname and `ip` are
-// synchronous spawns: any of them would stall the UI's event loop.
+// hostname, confinement) and reads the NAT counters with `nft`, off the main thread. With thousands
+// of host processes a table costs ~100 ms of synchronous /proc reads, and the hostname and `nft`
+// are synchronous spawns: any of them would stall the UI's event loop. (Interfaces are netlink
+// dumps the main thread makes itself: network/interfaces.ts.)
 import { parentPort } from 'node:worker_threads';
 import { diffInspection, type InspectionDiff } from '../../../shared/inspection-diff';
 import type { Inspection } from '../../../shared/types';
@@ -12,7 +13,6 @@ export type WorkerRequest =
   | { kind: 'table'; initPid: number; extraRoots: number[] }
   /** base: the seq of the copy of this container's last inspection the main thread holds. */
   | { kind: 'inspect'; container: { id: string; pid: number; execPids?: number[] }; base?: number }
-  | { kind: 'interfaces'; pid: number | 'host' }
   /** The rules of a container's nftables table with their counters now (`nft list table`). */
   | { kind: 'natRules'; table: string };
 
@@ -46,11 +46,7 @@ function answer(req: WorkerRequest): unknown {
     return (require('../network/nat') as typeof import('../network/nat')).natRulesNow(req.table);
   }
   if (req.kind === 'table') return hostProcessTable(req.initPid, req.extraRoots);
-  if (req.kind === 'inspect') return inspect(req);
-  // loaded only when asked: iproute2 and the native helper are not needed for tables
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { interfaces } = require('../network/interfaces') as typeof import('../network/interfaces');
-  return interfaces(req.pid);
+  return inspect(req);
 }
 
 parentPort?.on('message', (req: WorkerRequest & { seq: number }) => {

@@ -1,6 +1,9 @@
-// Runs iproute2's `ip` on the host or inside a process's network namespace (through nsenter), one
-// spawn per call: a whole configuration goes in as an `ip -batch -` script.
-import { spawnSync } from 'node:child_process';
+// Host tools by absolute path (tool()), and iproute2's `ip` for what rtnetlink cannot reach from
+// here: networking is configured over rtnetlink (setup.ts) and interfaces are listed by a dump
+// (interfaces.ts); only a rootless container's interfaces are still listed by `ip`, entered through
+// nsenter (its net namespace belongs to its user namespace, which only a single-threaded process can
+// join). The spawn is asynchronous: it never holds up the thread that asks.
+import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { syscallLog } from '../../../../native/syscall-log';
@@ -42,8 +45,8 @@ export class IpError extends Error {
   }
 }
 
-/** `ip ARGS` (with `script` on stdin, for `-batch -`), in the namespace `where` names. Returns stdout. */
-export function ip(args: string[], where: Where = {}, script?: string): string {
+/** `ip ARGS`, in the namespace `where` names, without waiting on this thread. Resolves to stdout. */
+export function ip(args: string[], where: Where = {}): Promise<string> {
   const ipPath = tool('ip', 'iproute2');
   let file = ipPath;
   let argv = args;
@@ -55,20 +58,23 @@ export function ip(args: string[], where: Where = {}, script?: string): string {
       : [`--net=/proc/${where.pid}/ns/net`];
     argv = [...ns, '--', ipPath, ...args];
   }
-  return runLogged(file, argv, `${file === ipPath ? 'ip' : 'nsenter'} ${argv.join(' ')}`, script);
+  return runLogged(file, argv, `${file === ipPath ? 'ip' : 'nsenter'} ${argv.join(' ')}`);
 }
 
-/** One spawn of a host tool, its execve in the syscall log; IpError names the command and its stderr. */
-function runLogged(file: string, argv: string[], shown: string, script?: string): string {
-  // A guard against a hung tool, not a speed limit: under emulation (the VM lane's TCG guest) one run can take seconds.
-  const r = spawnSync(file, argv, { input: script ?? '', encoding: 'utf8', timeout: IP_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } });
-  if (syscallLog.active) {
-    syscallLog.record({
-      where: 'host', name: 'execve', args: script ? `${shown} <<< ${JSON.stringify(script.trim().split('\n').join('; '))}` : shown,
-      result: r.status ?? -1, errno: r.status === 0 ? undefined : (r.error as NodeJS.ErrnoException | undefined)?.code, t: Date.now(),
+/** One spawn of a host tool, its execve in the syscall log when it ends; IpError names the command and its stderr. */
+function runLogged(file: string, argv: string[], shown: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // A guard against a hung tool, not a speed limit: under emulation (the VM lane's TCG guest) one run can take seconds.
+    execFile(file, argv, { encoding: 'utf8', timeout: IP_TIMEOUT_MS, maxBuffer: 64 << 20, env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      if (syscallLog.active) {
+        syscallLog.record({
+          where: 'host', name: 'execve', args: shown, result: status ?? -1,
+          errno: status === 0 ? undefined : typeof error?.code === 'string' ? error.code : undefined, t: Date.now(),
+        });
+      }
+      if (!error) resolve(stdout);
+      else reject(new IpError(shown, status === null ? error.message : stderr, status));
     });
-  }
-  if (r.error) throw new IpError(shown, String(r.error.message), null);
-  if (r.status !== 0) throw new IpError(shown, r.stderr, r.status);
-  return r.stdout;
+  });
 }

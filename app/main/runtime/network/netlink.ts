@@ -1,10 +1,11 @@
 // Netlink, the kernel's message interface for networking, in the layout every netlink family shares:
 // a 16-byte nlmsghdr, a family header, then attributes (type-length-value, 4-byte aligned, which
-// may nest). Encoding and ack parsing are pure (netlink.test.ts); NetlinkSocket sends requests
-// through native/libc.ts and logs each as one readable syscall-log row with the kernel's answer.
+// may nest). Encoding and ack parsing are pure (rtnetlink.test.ts); NetlinkSocket sends requests
+// through native/libc.ts and logs each as one readable syscall-log row with the kernel's answer; a
+// refusal carries the kernel's own words for it (extended acks) where the kernel gives some.
 // Families build their messages on top: rtnetlink.ts (links, addresses, routes).
 import { SyscallError, errnoName } from '../../../../native/errors';
-import { close, describeErrno, netlinkRecv, netlinkSend, netlinkSocket } from '../../../../native/libc';
+import { close, describeErrno, netlinkRecv, netlinkSend, netlinkSocket, setsockoptInt } from '../../../../native/libc';
 import { syscallLog } from '../../../../native/syscall-log';
 
 /** Netlink protocols (socket(AF_NETLINK, SOCK_RAW, protocol)). */
@@ -103,6 +104,29 @@ export function ackErrno(m: ReceivedMessage): number | undefined {
   return -m.payload.readInt32LE(0) || 0; // not -0 for success
 }
 
+/** nlmsgerr flags: the request is not echoed back whole (only its header); attributes follow it. */
+const NLM_F_CAPPED = 0x100;
+const NLM_F_ACK_TLVS = 0x200;
+const NLMSGERR_ATTR_MSG = 1;
+
+/**
+ * The kernel's explanation in an extended ack (NLMSG_ERROR, or a dump's NLMSG_DONE): the text of
+ * NLMSGERR_ATTR_MSG, e.g. "Attribute failed policy validation"; undefined when it gave none.
+ */
+export function ackMessage(m: ReceivedMessage): string | undefined {
+  if (!(m.flags & NLM_F_ACK_TLVS) || m.payload.length < 4) return undefined;
+  let offset = 4; // the errno
+  if (m.type === NLMSG_ERROR) {
+    if (m.payload.length < 4 + NLMSG_HDRLEN) return undefined;
+    // the request comes back after the errno: its header only when capped, else whole
+    offset += m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(m.payload.readUInt32LE(4));
+  } else if (m.type !== NLMSG_DONE) return undefined;
+  const text = parseAttrs(m.payload, offset).get(NLMSGERR_ATTR_MSG);
+  if (!text) return undefined;
+  const end = text.indexOf(0);
+  return text.subarray(0, end < 0 ? text.length : end).toString('utf8') || undefined;
+}
+
 /** Attributes of a payload from `offset` (after the family header): type (NLA_F_* bits cleared) → payload. */
 export function parseAttrs(buf: Buffer, offset = 0): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
@@ -119,6 +143,8 @@ const PROTOCOL_NAMES: Record<number, string> = { [NETLINK_ROUTE]: 'NETLINK_ROUTE
 /** errno of a request the kernel did not answer (it answers in sendmsg's own call, so none came). */
 const ENOMSG = 42;
 const EAGAIN = 11;
+const SOL_NETLINK = 270;
+const NETLINK_EXT_ACK = 11;
 
 /**
  * A netlink socket of this process's network namespace. Each request() sends its messages in one
@@ -136,7 +162,22 @@ export class NetlinkSocket {
   }
 
   static open(protocol: number): NetlinkSocket {
-    return new NetlinkSocket(netlinkSocket(protocol, PROTOCOL_NAMES[protocol] ?? String(protocol)), protocol);
+    return NetlinkSocket.adopt(netlinkSocket(protocol, PROTOCOL_NAMES[protocol] ?? String(protocol)), protocol);
+  }
+
+  /** A socket made elsewhere (netns-socket.ts makes them inside other namespaces); closed by close(). */
+  static adopt(fd: number, protocol: number): NetlinkSocket {
+    try {
+      // The kernel then says why it refused, not only the errno (Linux 4.12 and later; older ones just don't).
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'SOL_NETLINK, NETLINK_EXT_ACK');
+    } catch {
+      // without it, refusals are the errno alone
+    }
+    return new NetlinkSocket(fd, protocol);
+  }
+
+  private fail(args: string, err: number, explanation: string | undefined): never {
+    throw new SyscallError('sendmsg', args, err, explanation ? `${describeErrno(err)}: ${explanation}` : describeErrno(err));
   }
 
   /** Sends `messages` (each with NLM_F_ACK) as one datagram; `what` says in the log what they do. */
@@ -155,6 +196,7 @@ export class NetlinkSocket {
     if (pending.size === 0) throw new Error(`netlink request without NLM_F_ACK: ${what}`);
     const args = `${this.protocolName}, ${what}`;
     let err = 0;
+    let explanation: string | undefined;
     const sent = netlinkSend(this.fd, out);
     if (sent < 0) err = -sent;
     while (err === 0 && pending.size > 0) {
@@ -169,6 +211,7 @@ export class NetlinkSocket {
         pending.delete(m.seq);
         if (e !== 0) {
           err = e;
+          explanation = ackMessage(m);
           break;
         }
       }
@@ -176,7 +219,7 @@ export class NetlinkSocket {
     // What a failed batch left unanswered must not be read as the next request's acks.
     if (err !== 0) while (netlinkRecv(this.fd, this.reply) > 0) { /* drain */ }
     syscallLog.record({ where: 'host', name: 'sendmsg', args, result: err ? -1 : out.length, errno: err ? errnoName(err) : undefined, t: Date.now() });
-    if (err) throw new SyscallError('sendmsg', args, err, describeErrno(err));
+    if (err) this.fail(args, err, explanation);
   }
 
   /**
@@ -190,6 +233,7 @@ export class NetlinkSocket {
     const args = `${this.protocolName}, ${what}`;
     const answers: ReceivedMessage[] = [];
     let err = 0;
+    let explanation: string | undefined;
     let done = false;
     const sent = netlinkSend(this.fd, out);
     if (sent < 0) err = -sent;
@@ -202,12 +246,18 @@ export class NetlinkSocket {
       for (const m of parseMessages(this.reply.subarray(0, n))) {
         if (m.seq !== seq) continue;
         if (m.type === NLMSG_DONE) {
+          // a dump that fails part way ends with DONE carrying -errno
+          if (m.payload.length >= 4 && m.payload.readInt32LE(0) < 0) {
+            err = -m.payload.readInt32LE(0);
+            explanation = ackMessage(m);
+          }
           done = true;
           break;
         }
         const e = ackErrno(m);
         if (e) {
           err = e;
+          explanation = ackMessage(m);
           break;
         }
         // A copy: the reply buffer is read into again.
@@ -216,7 +266,7 @@ export class NetlinkSocket {
     }
     if (err !== 0) while (netlinkRecv(this.fd, this.reply) > 0) { /* drain */ }
     syscallLog.record({ where: 'host', name: 'sendmsg', args, result: err ? -1 : answers.length, errno: err ? errnoName(err) : undefined, t: Date.now() });
-    if (err) throw new SyscallError('sendmsg', args, err, describeErrno(err));
+    if (err) this.fail(args, err, explanation);
     return answers;
   }
 

@@ -17,6 +17,8 @@ import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
 import { ensureTestUser, TEST_USER, until } from '../../testing/harness';
 import { allocateAddress, IPS_DIR, leases } from './addresses';
 import { interfaces } from './interfaces';
+import { NETLINK_ROUTE, withNetlink } from './netlink';
+import { newAddress } from './rtnetlink';
 import { lockerNatTables, natTableName } from './nat';
 import { TUN, userModeTools } from './usermode';
 import {
@@ -77,7 +79,7 @@ after(() => {
 });
 
 describe('network: rootful bridge', () => {
-  test('two containers get addresses, ping each other and the host bridge; interfaces() shows both sides', () => {
+  test('two containers get addresses, ping each other and the host bridge; interfaces() shows both sides', async () => {
     const a = container();
     const b = container();
     try {
@@ -93,7 +95,7 @@ describe('network: rootful bridge', () => {
       assert.equal(ping(a.pid, '10.88.0.1'), 0, 'a → host bridge');
       assert.equal(ping(b.pid, '127.0.0.1'), 0, 'loopback is up');
 
-      const inside = interfaces(a.pid);
+      const inside = await interfaces(a.pid);
       assert.deepEqual(inside.map((i) => i.name).sort(), ['eth0', 'lo']);
       const eth0 = inside.find((i) => i.name === 'eth0')!;
       assert.equal(eth0.kind, 'veth');
@@ -101,7 +103,7 @@ describe('network: rootful bridge', () => {
       assert.ok(eth0.addresses.some((x) => x.family === 'inet' && x.address === a.info.address && x.prefixLength === 24));
       assert.ok(inside.find((i) => i.name === 'lo')!.up);
 
-      const host = interfaces('host', 0);
+      const host = await interfaces('host', 0);
       const bridge = host.find((i) => i.name === BRIDGE);
       assert.ok(bridge, 'locker0 on the host');
       assert.equal(bridge.kind, 'bridge');
@@ -120,14 +122,14 @@ describe('network: rootful bridge', () => {
     }
   });
 
-  test('teardown removes the veth and the address lease, and is idempotent', () => {
+  test('teardown removes the veth and the address lease, and is idempotent', async () => {
     const c = container();
     assert.ok(lockerVeths().includes(c.info.hostVeth!));
     assert.ok(leaseFiles().includes(c.info.address!));
     teardownNetwork(c.id); // while the process still runs: the peer goes with the host end
     assert.ok(!existsSync(`/sys/class/net/${c.info.hostVeth}`));
     assert.ok(!leaseFiles().includes(c.info.address!));
-    assert.ok(!interfaces(c.pid, 0).some((i) => i.name === 'eth0'));
+    assert.ok(!(await interfaces(c.pid, 0)).some((i) => i.name === 'eth0'));
     stop(c.id);
     teardownNetwork(c.id);
     assert.ok(!leases().some((l) => l.id === c.id));
@@ -196,8 +198,8 @@ describe('network: rootful bridge', () => {
     assert.ok(!leases().some((l) => ids.includes(l.id)));
   });
 
-  test('refuses to configure a process that is in the host\'s network namespace', () => {
-    const before = interfaces('host', 0).map((i) => `${i.name} ${i.addresses.map((a) => a.address).join(',')}`);
+  test('refuses to configure a process that is in the host\'s network namespace', async () => {
+    const before = (await interfaces('host', 0)).map((i) => `${i.name} ${i.addresses.map((a) => a.address).join(',')}`);
     for (const rootless of [false, true]) {
       const id = newId();
       try {
@@ -206,7 +208,7 @@ describe('network: rootful bridge', () => {
         teardownNetwork(id);
       }
     }
-    assert.deepEqual(interfaces('host', 0).map((i) => `${i.name} ${i.addresses.map((a) => a.address).join(',')}`), before);
+    assert.deepEqual((await interfaces('host', 0)).map((i) => `${i.name} ${i.addresses.map((a) => a.address).join(',')}`), before);
   });
 
   test('without a net namespace nothing is done', () => {
@@ -462,9 +464,9 @@ describe('network: rootless', () => {
       `const s=spawnProcess({flags:${CLONE.NEWUSER | CLONE.NEWNET},program:p,beforeContinue:(pid)=>{` +
       'fs.writeFileSync(`/proc/${pid}/setgroups`,"deny");fs.writeFileSync(`/proc/${pid}/uid_map`,`0 ${process.getuid()} 1`);' +
       'fs.writeFileSync(`/proc/${pid}/gid_map`,`0 ${process.getgid()} 1`);info=n.setupNetwork(net,pid);}});' +
-      `const launched=log.slice();const inside=n.interfaces(s.pid);` +
+      `const launched=log.slice();n.interfaces(s.pid).then((inside)=>{` +
       `const ping=require('child_process').spawnSync('nsenter',['--user=/proc/'+s.pid+'/ns/user','--net=/proc/'+s.pid+'/ns/net','--preserve-credentials',${JSON.stringify(BUSYBOX)},'ping','-c1','-W2','127.0.0.1']).status;` +
-      `kill(s.pid,9,3);reapBlocking(s.pid);console.log(JSON.stringify({info,inside,ping,log:launched}))`;
+      `kill(s.pid,9,3);reapBlocking(s.pid);console.log(JSON.stringify({info,inside,ping,log:launched}))},(e)=>{kill(s.pid,9,3);reapBlocking(s.pid);throw e})`;
     const r = spawnSync('runuser', ['-u', TEST_USER, '--', process.execPath, '-e', js], { encoding: 'utf8', cwd: '/tmp' });
     assert.equal(r.status, 0, r.stderr);
     const { info, inside, ping: pinged, log } = JSON.parse(r.stdout) as { info: NetworkInfo; inside: Array<{ name: string; up: boolean }>; ping: number; log: string[] };
@@ -478,6 +480,16 @@ describe('network: rootless', () => {
     assert.ok(!log.some((l) => / execve\(/.test(l) && l.startsWith('host')), `no tool was spawned:\n${log.join('\n')}`);
     assert.deepEqual(lockerVeths(), veths);
     assert.equal(leaseFiles().length, leaseCount);
+  });
+});
+
+describe('network: the kernel\'s refusals', () => {
+  test('a refused request says why in the kernel\'s words (extended ack), on one line', () => {
+    // a prefix longer than 32 bits on lo: refused before anything is made
+    const r = newAddress('10.88.0.250', 40, { name: 'lo', index: 1 });
+    assert.throws(() => withNetlink(NETLINK_ROUTE, (nl) => nl.request(r.what, r.message)),
+      // the words are the kernel's own (this one: "ipv4: Invalid prefix length")
+      (e: Error) => /^sendmsg\(NETLINK_ROUTE, RTM_NEWADDR 10\.88\.0\.250\/40 dev lo\) failed: EINVAL \(Invalid argument: [^\n]*prefix[^\n]*\)$/.test(e.message));
   });
 });
 

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Program, OPCODES } from '../../../../native/program';
-import { NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, ackErrno, attr, message, nestedAttr, parseAttrs, parseMessages, stringAttr, u32Attr } from './netlink';
-import { RTM_DELLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, delLink, ipv4, linkUp, newAddress, newBridge, newDefaultRoute, newVeth } from './rtnetlink';
+import { NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, ackErrno, ackMessage, attr, message, nestedAttr, parseAttrs, parseMessages, stringAttr, u32Attr } from './netlink';
+import { RTM_DELLINK, RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, delLink, dumpAddresses, dumpLinks, ipv4, linkUp, newAddress, newBridge, newDefaultRoute, newVeth } from './rtnetlink';
 
 const hex = (b: Buffer): string => b.toString('hex');
 const header = (m: Buffer): { len: number; type: number; flags: number } => ({ len: m.readUInt32LE(0), type: m.readUInt16LE(4), flags: m.readUInt16LE(6) });
@@ -37,9 +37,33 @@ describe('netlink encoding', () => {
     assert.equal(ackErrno({ type: RTM_NEWLINK, flags: 0, seq: 1, payload: Buffer.alloc(16) }), undefined);
     assert.deepEqual([...parseAttrs(Buffer.concat([stringAttr(3, 'eth0'), u32Attr(0x8000 | 19, 7)])).keys()], [3, 19]);
   });
+
+  test('an extended ack\'s explanation: after the echoed request (whole, or its header when capped), or after a failed dump\'s errno', () => {
+    const request = message(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK, Buffer.alloc(8), [u32Attr(2, 1)], 4);
+    const explanation = stringAttr(1, 'ipv4: Invalid prefix length');
+    const refusal = (flags: number, echoed: Buffer): ReturnType<typeof parseMessages>[number] => {
+      const errno = Buffer.alloc(4);
+      errno.writeInt32LE(-22);
+      return parseMessages(message(NLMSG_ERROR, flags, Buffer.concat([errno, echoed]), [explanation], 4))[0];
+    };
+    assert.equal(ackMessage(refusal(0x200, request)), 'ipv4: Invalid prefix length');
+    assert.equal(ackMessage(refusal(0x300, request.subarray(0, 16))), 'ipv4: Invalid prefix length');
+    assert.equal(ackMessage(refusal(0, request)), undefined, 'no NLM_F_ACK_TLVS: no explanation');
+    const done = parseMessages(message(NLMSG_DONE, 0x202, Buffer.from([0xea, 0xff, 0xff, 0xff]), [stringAttr(1, 'dump refused')], 4))[0];
+    assert.equal(ackMessage(done), 'dump refused');
+  });
 });
 
 describe('rtnetlink requests', () => {
+  test('`ip addr`\'s two dumps: every link (no counters: IFLA_EXT_MASK RTEXT_FILTER_SKIP_STATS), every address of every family', () => {
+    const links = dumpLinks();
+    assert.deepEqual(header(links.message), { len: 40, type: RTM_GETLINK, flags: NLM_F_REQUEST | NLM_F_DUMP });
+    assert.equal(hex(links.message.subarray(16)), '00'.repeat(16) + '08001d0008000000');
+    const addrs = dumpAddresses();
+    assert.deepEqual(header(addrs.message), { len: 24, type: RTM_GETADDR, flags: NLM_F_REQUEST | NLM_F_DUMP });
+    assert.equal(hex(addrs.message.subarray(16)), '00'.repeat(8));
+  });
+
   test('`ip link set lo up`: RTM_NEWLINK by name, IFF_UP in flags and change', () => {
     const r = linkUp('lo');
     assert.equal(r.what, 'RTM_NEWLINK lo up');

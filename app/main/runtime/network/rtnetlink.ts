@@ -1,12 +1,15 @@
 // rtnetlink requests (links, addresses, routes): what `ip link add`, `ip addr add` and `ip route add`
 // send to the kernel, built here without spawning ip. Each builder returns the message and the
 // words the syscall log shows for it. Pure (rtnetlink.test.ts checks the bytes); they are sent by
-// NetlinkSocket on the host and by the container's own process (Program.netlink) inside it.
-import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, message, nestedAttr, stringAttr, u32Attr, attr } from './netlink';
+// NetlinkSocket on the host and by the container's own process (Program.netlink) inside it. The
+// dump requests (`ip addr`'s two: every link, every address) are read back by interfaces.ts.
+import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, message, nestedAttr, stringAttr, u32Attr, attr } from './netlink';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
+export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 
 const AF_UNSPEC = 0;
@@ -17,6 +20,9 @@ const IFLA_IFNAME = 3;
 const IFLA_MASTER = 10;
 const IFLA_LINKINFO = 18;
 const IFLA_NET_NS_PID = 19;
+const IFLA_EXT_MASK = 29;
+/** IFLA_EXT_MASK bit: leave out the link counters (most of each link's bytes; nothing here reads them). */
+const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
@@ -73,6 +79,16 @@ export function ipv4(address: string): Buffer {
   const parts = address.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${address}`);
   return Buffer.from(parts);
+}
+
+/** Every link of the namespace (`ip link show`'s dump), without counters. */
+export function dumpLinks(): Request {
+  return { message: message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, ifinfomsg(), [u32Attr(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)]), what: 'RTM_GETLINK dump' };
+}
+
+/** Every address of every family (`ip addr show`'s dump: IPv4 first, then IPv6, as the kernel walks them). */
+export function dumpAddresses(): Request {
+  return { message: message(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, Buffer.alloc(8)), what: 'RTM_GETADDR dump' };
 }
 
 /** `ip link add NAME type bridge`. */
