@@ -185,9 +185,16 @@ describe('network check', () => {
     assert.match(tun.detail, /loopback only: pasta is installed but \/dev\/net\/tun/);
     assert.match(tun.fix ?? '', /chmod 0666 \/dev\/net\/tun/);
     assert.match(judgeNetwork(true, {}, undefined, '/sbin/ip').fix ?? '', /apt install passt/);
+    // a rootless container's interfaces are listed by `ip` through nsenter
+    const noIp = judgeNetwork(true, { pasta: '/usr/bin/pasta' }, undefined, undefined);
+    assert.equal(noIp.status, 'warn');
+    assert.match(noIp.detail, /without `ip` the side-by-side view cannot list a container's interfaces$/);
+    assert.equal(noIp.fix, 'apt install iproute2');
   });
   test('root: nft and ip present is ok; without nft no NAT and no -p', () => {
     assert.equal(judgeNetwork(false, {}, '/usr/sbin/nft', '/sbin/ip').status, 'ok');
     assert.match(judgeNetwork(false, {}, undefined, '/sbin/ip').fix ?? '', /apt install nftables/);
+    // interfaces are netlink dumps as root: no `ip` needed
+    assert.equal(judgeNetwork(false, {}, '/usr/sbin/nft', undefined).status, 'ok');
   });
 });

@@ -8,12 +8,15 @@ export function judgeNetwork(rootless: boolean, tools: UserModeTools, nft: strin
   const title = 'container network';
   if (rootless) {
     const detail = rootlessNetworkSummary(tools);
-    if (tools.pasta && !tools.tunProblem) return { id: 'network', title, status: 'ok', detail };
+    if (tools.pasta && !tools.tunProblem) {
+      // Launches need no `ip`; a rootless container's interfaces are listed through it (its namespace can only be entered by a spawn).
+      if (!ipTool) return { id: 'network', title, status: 'warn', detail: `${detail}; without \`ip\` the side-by-side view cannot list a container's interfaces`, fix: 'apt install iproute2' };
+      return { id: 'network', title, status: 'ok', detail };
+    }
     const fix = tools.pasta ? `let this user open ${'/dev/net/tun'}: chmod 0666 /dev/net/tun (Debian's default), or run as root` : 'apt install passt (pasta), or run as root';
     return { id: 'network', title, status: 'warn', detail, fix };
   }
-  // Launches need no `ip` (rtnetlink); the side-by-side view lists interfaces through it.
-  if (!ipTool) return { id: 'network', title, status: 'warn', detail: 'containers are networked, but without `ip` the side-by-side view cannot list their interfaces', fix: 'apt install iproute2' };
+  // As root nothing needs `ip`: launches are rtnetlink requests, interfaces are listed by netlink dumps.
   // NAT and -p need no `nft` either (nf_tables over netlink); inspect and lessons read live counters through it.
   if (!nft) return { id: 'network', title, status: 'warn', detail: 'outbound NAT and -p work, but without `nft` inspect and the lessons cannot read the NAT rules\' counters', fix: 'apt install nftables' };
   return { id: 'network', title, status: 'ok', detail: 'veth on the locker0 bridge, outbound NAT and -p through an nftables table per container (ip locker_<id>), ip_forward on while one runs' };
