@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containerProcessTable, formatCmdline, hostProcessTable, parseNSpid, parseStat } from './processes';
@@ -76,9 +76,13 @@ test('a PID-namespace container: init and descendants are marked with their NSpi
   assert.ok(inside.some((p) => p.ppid === innerSh && p.name === 'sleep'));
 });
 
-test('a snapshot of the whole host table is cheap', () => {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < 5; i++) hostProcessTable(1);
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / 5;
-  assert.ok(ms < 100, `snapshot took ${ms} ms`);
+// Its speed is the bench's to measure (inspect_main_ms_1k/5k), never a test's: here, that it is whole.
+test('a snapshot of the whole host table holds every process that lived throughout it', () => {
+  const pids = () => new Set(readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number));
+  const before = pids();
+  const table = new Set(hostProcessTable(1).map((e) => e.pid));
+  const after = pids();
+  const missing = [...before].filter((p) => after.has(p) && !table.has(p));
+  assert.deepEqual(missing, []);
+  assert.ok(table.has(process.pid) && table.has(1));
 });
