@@ -274,7 +274,8 @@ export async function measureLoad(data: string, opts: LoadOptions): Promise<Load
       const a = await client.req<ClientStats>({ op: 'stats' });
       await client.req({ op: 'refresh', on: false });
       if (a.inspectErrors.length) throw new Error(`inspect failed under load: ${a.inspectErrors[0]}`);
-      if (a.inspectMs.length < opts.seconds) throw new Error(`only ${a.inspectMs.length} inspections in ${opts.seconds} s`);
+      // Fewer refreshes than one a second is a result (shown in its row, with the round trips), not a failure of the run.
+      if (a.inspectMs.length === 0) throw new Error(`no inspection answered in ${opts.seconds} s`);
       const clientFloodBytesPerS = Math.round((a.bytesSeen - before) / opts.seconds);
       if (clientFloodBytesPerS === 0) throw new Error('the flood stopped during the load run');
 
