@@ -24,7 +24,8 @@ async function startUiAsUser(): Promise<UserUi> {
   const cli = harness.cliForTestUser();
   const dataDir = harness.userDataDir();
   const child = spawn('runuser', ['-u', harness.TEST_USER, '--', 'env', `LOCKER_DATA_DIR=${dataDir}`, 'HOME=/tmp', cli, 'ui', '--web', '--port', '0'], {
-    cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: runuser does not pass SIGINT on, so the stop signals the whole group.
+    cwd: '/tmp', stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -41,11 +42,13 @@ async function stopUi(ui: UserUi): Promise<void> {
   if (ids.length > 0) harness.runAsUser(ui.dataDir, ['rm', '-f', ...ids]);
   if (ui.child.exitCode === null) {
     const exited = new Promise((resolve) => ui.child.once('exit', resolve));
-    ui.child.kill('SIGINT');
-    const timer = setTimeout(() => ui.child.kill('SIGKILL'), 5000);
+    process.kill(-ui.child.pid!, 'SIGINT');
+    const timer = setTimeout(() => process.kill(-ui.child.pid!, 'SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
   }
+  // Nothing of the group may outlive the test (the web server ran as the test user, below runuser).
+  await harness.until(() => spawnSync('pgrep', ['-g', String(ui.child.pid)]).status !== 0, 10_000);
   rmSync(ui.dataDir, { recursive: true, force: true });
 }
 
