@@ -5,7 +5,7 @@
 // nothing left after the end, a SIGKILL of the CLI (then locker cleanup), or a detached end.
 // Unique names, ports and subnets: another test file may run beside this one.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -69,6 +69,14 @@ function udpAsk(host: string, port: number, text: string): Promise<string> {
   });
 }
 
+/**
+ * busybox nc listening in the peer namespace. Its stdin is a pipe kept open: with /dev/null, nc may
+ * take stdin's EOF as the end of the session and exit before it reads what a slow client sent.
+ */
+function peerListener(port: number): ChildProcessWithoutNullStreams {
+  return spawn('ip', ['netns', 'exec', PEER_NS, 'busybox', 'nc', '-l', '-p', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
 before(() => {
   if (skip) return;
   // The peer: a namespace of this test's own behind a veth that is not locker0.
@@ -86,7 +94,7 @@ describe('rootful networking: NAT, -p, --network', { skip }, () => {
   test('outbound: a container reaches a peer outside its netns through locker0 and masquerade, and its table goes with it', async () => {
     const port = freePort();
     // The peer has no route to 10.88.0.0/24: only a masqueraded connection (from HOST_ADDR) can be answered.
-    const peer = spawn('ip', ['netns', 'exec', PEER_NS, 'busybox', 'nc', '-l', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const peer = peerListener(port);
     let got = '';
     peer.stdout.on('data', (d) => (got += d));
     await until(() => listens(`ip netns exec ${PEER_NS}`, port), 10000);
@@ -219,7 +227,7 @@ describe('rootless networking', { skip: !root ? 'needs root (to run as the test 
     const hp = freePort();
     const port = freePort();
     const cli = cliForTestUser();
-    const peer = spawn('ip', ['netns', 'exec', PEER_NS, 'busybox', 'nc', '-l', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const peer = peerListener(port);
     let got = '';
     peer.stdout.on('data', (d) => (got += d));
     // pasta takes the host's address: the peer is reached through the host's route to HOST_ADDR's /30.
