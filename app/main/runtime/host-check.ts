@@ -1,7 +1,7 @@
 // What Locker can leave on the host, as a snapshot to compare before/after (tests, soak, doctor):
 // the hostname, mount points, `locker/<id>` cgroups, lk* veths and the data dir's container dirs.
 // cleanupLeaks removes what Locker made and nobody uses any more.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MNT } from '../../../native/constants';
@@ -81,6 +81,22 @@ export interface CleanupResult { removed: Leak[]; kept: Array<Leak & { why: stri
  * A running container (its runtime alive, or processes in its cgroup) is kept, as are leaks Locker
  * did not make (a changed hostname, mounts outside the data dir): those are reported, not touched.
  */
+/** How long an empty cgroup of another data dir is taken for a launch in progress. */
+export const FOREIGN_CGROUP_GRACE_MS = 60_000;
+
+/** Time since the most recent of these directories was made (or changed); Infinity when none exists. */
+function youngestAgeMs(paths: readonly string[]): number {
+  let age = Infinity;
+  for (const p of paths) {
+    try {
+      age = Math.min(age, Date.now() - statSync(p).mtimeMs);
+    } catch {
+      // not in this hierarchy
+    }
+  }
+  return age;
+}
+
 export async function cleanupLeaks(dataDir: string, leaks: Leak[]): Promise<CleanupResult> {
   const store = new RecordStore(dataDir);
   const running = new Set(store.ids().filter((id) => {
@@ -109,8 +125,16 @@ export async function cleanupLeaks(dataDir: string, leaks: Leak[]): Promise<Clea
             continue;
           }
           const cg = openCgroup(l.name, hostLayout(), true);
-          if (cg.pids().length > 0 && !store.load(l.name)) {
+          const ours = !!store.load(l.name);
+          if (cg.pids().length > 0 && !ours) {
             keep(l, 'has processes and is not a container of this data dir');
+            continue;
+          }
+          // An empty cgroup of another data dir (another CLI, another user) may be a launch in
+          // progress: it is made before its child joins it. Only one left alone for a while is a leftover.
+          const age = youngestAgeMs(cg.paths);
+          if (!ours && age < FOREIGN_CGROUP_GRACE_MS) {
+            keep(l, `made ${Math.round(age / 1000)} s ago by another process (a launch in progress?); run Clean up again later`);
             continue;
           }
           await cg.remove();
