@@ -48,7 +48,43 @@ function loadBundle() {
 
 // bin/locker puts "--" before the arguments (Node 20's --env-file); `node bin/locker.js ARGS` works too.
 const args = process.argv[2] === '--' ? process.argv.slice(3) : process.argv.slice(2);
-(loadBundle() ?? require(entry)).main(args).then(
-  (code) => process.exit(code),
-  (e) => { process.stderr.write('locker: internal error: ' + (e && e.stack || e) + '\n'); process.exit(125); },
-);
+if (args[0] === '--cli-server') {
+  // The resident CLI server (app/main/cli/server.ts), started below by an earlier command.
+  require(join(cliDir, 'server.js')).serveCli(args[1]).then(() => process.exit(0), (e) => {
+    process.stderr.write('locker cli server: ' + (e && e.stack || e) + '\n');
+    process.exit(1);
+  });
+} else {
+  (loadBundle() ?? require(entry)).main(args).then(
+    (code) => (startServer(args[0]), process.exit(code)),
+    (e) => { process.stderr.write('locker: internal error: ' + (e && e.stack || e) + '\n'); process.exit(125); },
+  );
+}
+
+/**
+ * locker-client found no server at $LOCKER_CLI_SERVER_START: one is started for the next command
+ * (a command the server runs; not for ui, oci, doctor…), detached, its output to a log beside its
+ * socket. It ends by itself when idle.
+ */
+function startServer(command) {
+  const socket = process.env.LOCKER_CLI_SERVER_START;
+  if (!socket) return;
+  const { SERVED_COMMANDS } = require(join(cliDir, 'served-commands.js'));
+  if (!SERVED_COMMANDS.has(command)) return;
+  const { mkdirSync, openSync, closeSync } = require('node:fs');
+  const { dirname, resolve } = require('node:path');
+  const { spawn } = require('node:child_process');
+  try {
+    mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+    const log = openSync(socket.replace(/\.sock$/, '.log'), 'w', 0o600);
+    const env = { ...process.env, UV_THREADPOOL_SIZE: '16' };
+    delete env.LOCKER_CLI_SERVER_START;
+    // The server leaves its working directory: a relative data dir is made absolute for it.
+    if (env.LOCKER_DATA_DIR) env.LOCKER_DATA_DIR = resolve(env.LOCKER_DATA_DIR);
+    spawn(process.execPath, [__filename, '--', '--cli-server', resolve(socket)], { detached: true, stdio: ['ignore', log, log], env }).unref();
+    closeSync(log);
+  } catch {
+    // No server: every command runs with Node, as before.
+  }
+}
+

@@ -138,6 +138,8 @@ const sock = onFirstUse(() => {
   send: libc.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
   recv: libc.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
   setsockopt: libc.func('int setsockopt(int fd, int level, int name, const int *value, uint32_t len)'),
+  getsockopt: libc.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *len)'),
+  recvmsg: libc.func('long recvmsg(int fd, _Inout_ msghdr *msg, int flags)'),
   prlimit: libc.func('int prlimit(int pid, int resource, const uint64_t *limit, _Out_ uint64_t *old)'),
   mkfifo: libc.func('int mkfifo(const char *path, uint32_t mode)'),
   };
@@ -202,6 +204,34 @@ export function sendFd(socket: number, fd: number, text: string): void {
   control.writeInt32LE(fd, 16);
   const msg = { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control, controllen: control.length, flags: 0 };
   call('sendmsg', `${socket}, {iov=${q(text)}, SCM_RIGHTS [${fd}]}, 0`, () => Number(sock.sendmsg(socket, msg, 0)));
+}
+
+/**
+ * recvmsg(socket, MSG_DONTWAIT|MSG_CMSG_CLOEXEC) into buf, with the descriptors of an SCM_RIGHTS
+ * message (close-on-exec in this process): bytes received (0 at end of stream, -errno when there is
+ * nothing yet or it failed) and the fds. Not logged: the resident CLI server's own traffic.
+ */
+export function recvWithFds(socket: number, buf: Buffer, maxFds: number): { bytes: number; fds: number[] } {
+  // struct cmsghdr { size_t len; int level; int type; } + maxFds ints, padded to 8 bytes.
+  const control = Buffer.alloc(16 + Math.ceil((maxFds * 4) / 8) * 8);
+  const msg = { name: null, namelen: 0, iov: [{ base: buf, len: buf.length }], iovlen: 1, control, controllen: control.length, flags: 0 };
+  const r = Number(sock.recvmsg(socket, msg, MSG_DONTWAIT | 0x40000000 /* MSG_CMSG_CLOEXEC */));
+  if (r < 0) return { bytes: -errno(), fds: [] };
+  const fds: number[] = [];
+  // msg.controllen now says how much the kernel filled in: one cmsghdr for SCM_RIGHTS.
+  const used = Number(msg.controllen);
+  if (used >= 16 && control.readInt32LE(8) === 1 /* SOL_SOCKET */ && control.readInt32LE(12) === 1 /* SCM_RIGHTS */) {
+    const n = (Number(control.readBigUInt64LE(0)) - 16) / 4;
+    for (let i = 0; i < n; i++) fds.push(control.readInt32LE(16 + 4 * i));
+  }
+  return { bytes: r, fds };
+}
+
+/** SO_PEERCRED of a connected AF_UNIX socket: the peer's pid, uid and gid when it connected. */
+export function peerCredentials(socket: number): { pid: number; uid: number; gid: number } {
+  const cred = Buffer.alloc(12);
+  call('getsockopt', `${socket}, SOL_SOCKET, SO_PEERCRED`, () => sock.getsockopt(socket, 1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, cred, [12]) as number);
+  return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4), gid: cred.readUInt32LE(8) };
 }
 
 /** prlimit(pid, resource, {soft, hard}): sets another process's limit (an OCI rlimit, on the waiting child). */

@@ -1,5 +1,6 @@
 // Builds native/src/nsexec.c into a shared library, and native/src/monitor.c (detached containers) into
-// native/build/locker-monitor, and native/src/init.c (run --init) into native/build/locker-init, at install, with the C toolchain node-pty already needs.
+// native/build/locker-monitor, native/src/client.c (bin/locker's first step) into native/build/locker-client,
+// and native/src/init.c (run --init) into native/build/locker-init, at install, with the C toolchain node-pty already needs.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +16,9 @@ try {
   // The monitor of detached containers runs the same library's locker_spawn, found beside it.
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-o', join(dirname(out), 'locker-monitor'),
     join(root, 'native', 'src', 'monitor.c'), '-L', dirname(out), '-l:libnsexec.so', '-Wl,-rpath,$ORIGIN'], { stdio: 'inherit' });
+  // What `locker` starts first (bin/locker): hands the command to the resident CLI server, or to Node.
+  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-s', '-o', join(dirname(out), 'locker-client'),
+    join(root, 'native', 'src', 'client.c')], { stdio: 'inherit' });
   // The PID 1 of run --init (native/src/init.c): static, as it runs inside any image.
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-static', '-s', '-o', join(dirname(out), 'locker-init'),
     join(root, 'native', 'src', 'init.c')], { stdio: 'inherit' });

@@ -7,6 +7,7 @@ import { attachDetached, exitCodeOf } from './attach';
 import { recordedExit, streamLog } from '../runtime/detach';
 import type { ContainerInfo } from '../../shared/types';
 import { eachId } from './each';
+import { cliIo, needsOwnProcess } from './io';
 import { table } from './format';
 import { importProgressPrinter } from './progress';
 
@@ -25,8 +26,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, [{ names: ['attach', 'a'], value: false }], 'start');
   if (p.rest.length === 0) throw new LockerError('locker start needs the id of an exited container kept with --keep or run -d; see locker ps -a');
   const rt = new Runtime({ autoRemove: false });
-  const opts = { onImportProgress: importProgressPrinter(), onNote: (line: string) => process.stderr.write(`locker: ${line}\n`) };
+  const opts = { onImportProgress: importProgressPrinter(), onNote: (line: string) => cliIo().stderr.write(`locker: ${line}\n`) };
   if (!flag(p, 'attach')) return eachId(p.rest, (id) => rt.restart(id, opts));
+  needsOwnProcess(); // attached: this process's terminal or output, until the container exits
   if (p.rest.length > 1) throw new LockerError('locker start -a attaches to one container; give one id (or leave out -a to start them all)');
   const [id] = p.rest;
   const before = rt.get(id);
@@ -44,7 +46,7 @@ export async function startCommand(argv: string[]): Promise<number> {
 async function startAttached(rt: Runtime, info: ContainerInfo): Promise<number> {
   const dir = rt.store.containerDir(info.id);
   for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
-    process.on(sig, () => {
+    cliIo().onSignal(sig, () => {
       try {
         rt.signal(info.id, n);
       } catch {
@@ -61,7 +63,7 @@ async function startAttached(rt: Runtime, info: ContainerInfo): Promise<number> 
     }
   }
   const finished = (): boolean => rt.get(info.id)?.state !== 'running';
-  await streamLog(dir, (chunk) => process.stdout.write(chunk), { follow: true, finished, pollMs: 50 });
+  await streamLog(dir, (chunk) => cliIo().stdout.write(chunk), { follow: true, finished, pollMs: 50 });
   return exitCodeOf(dir);
 }
 
@@ -72,11 +74,11 @@ export async function topCommand(argv: string[]): Promise<number> {
   if (!id || p.rest.length > 1) throw new LockerError('locker top needs one container id; see locker ps');
   const procs = (await new Runtime().inspect(id)).containerProcesses;
   if (p.options.has('json')) {
-    process.stdout.write(JSON.stringify(procs, null, 2) + '\n');
+    cliIo().stdout.write(JSON.stringify(procs, null, 2) + '\n');
     return 0;
   }
   const rows = [['PID', 'PPID', 'CONTAINER PID', 'CONTAINER PPID', 'COMMAND']];
   for (const e of procs) rows.push([String(e.pid), String(e.ppid), String(e.containerPid ?? '-'), String(e.containerPpid ?? '-'), e.cmdline || `[${e.name}]`]);
-  process.stdout.write(table(rows));
+  cliIo().stdout.write(table(rows));
   return 0;
 }

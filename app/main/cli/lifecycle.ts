@@ -13,6 +13,7 @@ import { Runtime } from '../runtime/runtime';
 import type { ContainerInfo } from '../../shared/types';
 import { flag, one, parseArgs } from './args';
 import { table } from './format';
+import { cliIo } from './io';
 import { importProgressPrinter } from './progress';
 
 const POLL_MS = 100;
@@ -27,24 +28,27 @@ export async function waitCommand(argv: string[]): Promise<number> {
   if (p.rest.length === 0) throw new LockerError('locker wait needs a container id; see locker ps');
   const rt = new Runtime({ recover: false });
   let failed = 0;
+  let gone = false;
+  cliIo().onGone(() => (gone = true)); // served: nobody waits any more
   for (const id of p.rest) {
     let info = rt.get(id);
     if (!info) {
-      process.stderr.write(`locker: no container "${id}"; see locker ps -a for the ids\n`);
+      cliIo().stderr.write(`locker: no container "${id}"; see locker ps -a for the ids\n`);
       failed++;
       continue;
     }
     while (info && info.state === 'running') {
+      if (gone) return 2;
       await new Promise((r) => setTimeout(r, POLL_MS));
       info = rt.get(info.id) ?? info;
     }
     // Removed meanwhile (run --rm, rm -f): what it last recorded is all there is.
     if (info.exitCode === undefined) {
-      process.stderr.write(`locker: container ${info.name} ended, but its exit status was not recorded (its locker process was killed first)\n`);
+      cliIo().stderr.write(`locker: container ${info.name} ended, but its exit status was not recorded (its locker process was killed first)\n`);
       failed++;
       continue;
     }
-    process.stdout.write(`${info.exitCode}\n`);
+    cliIo().stdout.write(`${info.exitCode}\n`);
   }
   return failed ? 2 : 0;
 }
@@ -56,7 +60,7 @@ export async function restartCommand(argv: string[]): Promise<number> {
   if (!Number.isFinite(secs) || secs < 0) throw new LockerError(`--time "${one(p, 'time')}" is not a number of seconds; e.g. -t 5`);
   if (p.rest.length === 0) throw new LockerError('locker restart needs the id of a container started with run -d or --keep; see locker ps -a');
   const rt = new Runtime({ autoRemove: false });
-  const opts = { onImportProgress: importProgressPrinter(), onNote: (line: string) => process.stderr.write(`locker: ${line}\n`) };
+  const opts = { onImportProgress: importProgressPrinter(), onNote: (line: string) => cliIo().stderr.write(`locker: ${line}\n`) };
   // All stopped at once (one grace period for all), then each started; every id printed or one line.
   const stopped = await Promise.allSettled(p.rest.map(async (id) => {
     const info = rt.get(id);
@@ -75,9 +79,9 @@ export async function restartCommand(argv: string[]): Promise<number> {
   const started = await Promise.allSettled(stopped.map((r) => (r.status === 'fulfilled' ? rt.restart(r.value, opts) : Promise.reject(r.reason))));
   let failed = 0;
   started.forEach((r, i) => {
-    if (r.status === 'fulfilled') return void process.stdout.write(`${p.rest[i]}\n`);
+    if (r.status === 'fulfilled') return void cliIo().stdout.write(`${p.rest[i]}\n`);
     if (!(r.reason instanceof LockerError)) throw r.reason;
-    process.stderr.write(`locker: ${r.reason.message}\n`);
+    cliIo().stderr.write(`locker: ${r.reason.message}\n`);
     failed++;
   });
   return failed ? 2 : 0;
@@ -213,7 +217,7 @@ export async function statsCommand(argv: string[]): Promise<number> {
   const once = flag(p, 'no-stream');
   let prev = new Map(first.map((c) => [c.id, sampleUsage(c)]));
   let interrupted = false;
-  process.on('SIGINT', () => (interrupted = true));
+  cliIo().onSignal('SIGINT', () => (interrupted = true));
   for (;;) {
     await new Promise((r) => setTimeout(r, once ? 500 : 1000));
     const now = wanted().filter((c) => c.state === 'running');
@@ -231,8 +235,8 @@ export async function statsCommand(argv: string[]): Promise<number> {
       if (before) rows.push(statsRow(c, before, s));
     }
     prev = next;
-    if (flag(p, 'json')) process.stdout.write(JSON.stringify(rows) + '\n');
-    else process.stdout.write((process.stdout.isTTY && !once ? '\x1b[H\x1b[2J' : '') + statsTable(rows));
+    if (flag(p, 'json')) cliIo().stdout.write(JSON.stringify(rows) + '\n');
+    else cliIo().stdout.write((cliIo().stdout.isTTY && !once ? '\x1b[H\x1b[2J' : '') + statsTable(rows));
     if (once || interrupted || now.length === 0) return 0;
   }
 }

@@ -5,6 +5,7 @@ import { LockerError } from '../runtime/errors';
 import { Runtime } from '../runtime/runtime';
 import { flag, one, parseArgs } from './args';
 import { psTable } from './format';
+import { cliIo, needsOwnProcess } from './io';
 import { lazyModule } from './lazy';
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Each command's modules load when it runs (lazy.ts): a read such as `locker ps` stays small.
@@ -81,11 +82,11 @@ async function ps(argv: string[]): Promise<number> {
   const p = parseArgs(argv, [{ names: ['json'], value: false }, { names: ['all', 'a'], value: false }, { names: ['all-engines'], value: false }, { names: ['quiet', 'q'], value: false }], 'ps');
   if (flag(p, 'all-engines')) {
     const found = discoverContainers(lockerRecords(new Runtime(READING).list()));
-    process.stdout.write(flag(p, 'json') ? JSON.stringify(found, null, 2) + '\n' : discoveredTable(found));
+    cliIo().stdout.write(flag(p, 'json') ? JSON.stringify(found, null, 2) + '\n' : discoveredTable(found));
     return 0;
   }
   const list = new Runtime(READING).list().filter((c) => flag(p, 'all') || c.state === 'running' || flag(p, 'json'));
-  process.stdout.write(flag(p, 'json') ? JSON.stringify(list, null, 2) + '\n' : flag(p, 'quiet') ? list.map((c) => `${c.id}\n`).join('') : psTable(list));
+  cliIo().stdout.write(flag(p, 'json') ? JSON.stringify(list, null, 2) + '\n' : flag(p, 'quiet') ? list.map((c) => `${c.id}\n`).join('') : psTable(list));
   return 0;
 }
 
@@ -96,11 +97,14 @@ async function exec(argv: string[]): Promise<number> {
   const [id, ...rest] = p.rest;
   const cmd = rest[0] === '--' ? rest.slice(1) : rest;
   if (!id) throw new LockerError('locker exec needs a container id; e.g. locker exec ID -- /bin/sh');
-  const tty = flag(p, 'tty') || (!flag(p, 'no-tty') && !!process.stdin.isTTY);
+  const io = cliIo();
+  const tty = flag(p, 'tty') || (!flag(p, 'no-tty') && io.stdinIsTTY);
+  // A terminal is passed on by a CLI process of its own (attach.ts), not by the server.
+  if (tty) needsOwnProcess();
   const rt = new Runtime(READING);
   // Without a tty the process gets blocking descriptions of our pipes, as `run` gives its init.
   const stdio = tty ? undefined : containerStdio();
-  const execOpts = { tty, env: p.options.get('env'), workdir: one(p, 'workdir'), user: one(p, 'user'), ulimits: p.options.get('ulimit'), cols: process.stdout.columns, rows: process.stdout.rows, stdio: stdio?.fds };
+  const execOpts = { tty, env: p.options.get('env'), workdir: one(p, 'workdir'), user: one(p, 'user'), ulimits: p.options.get('ulimit'), cols: io.stdout.columns, rows: io.stdout.rows, stdio: stdio?.fds };
   const argvToRun = cmd.length ? cmd : ['/bin/sh'];
   let handle;
   try {
@@ -109,8 +113,9 @@ async function exec(argv: string[]): Promise<number> {
   } finally {
     stdio?.close();
   }
-  for (const [sig, n] of [['SIGTERM', 15], ['SIGHUP', 1]] as const) process.on(sig, () => handle.kill(n));
-  if (!handle.terminal) process.on('SIGINT', () => handle.kill(2));
+  for (const [sig, n] of [['SIGTERM', 15], ['SIGHUP', 1]] as const) io.onSignal(sig, () => handle.kill(n));
+  if (!handle.terminal) io.onSignal('SIGINT', () => handle.kill(2));
+  io.onGone(() => handle.kill(9));
   const detach = handle.terminal ? attachTerminal(handle.terminal) : undefined;
   const code = await handle.exited;
   await detach?.();
@@ -128,9 +133,9 @@ async function stop(argv: string[]): Promise<number> {
   const results = await Promise.allSettled(p.rest.map((id) => rt.stop(id, secs * 1000)));
   let failed = 0;
   for (const r of results) {
-    if (r.status === 'fulfilled') process.stdout.write(`${r.value.id}\n`);
+    if (r.status === 'fulfilled') cliIo().stdout.write(`${r.value.id}\n`);
     else if (r.reason instanceof LockerError) {
-      process.stderr.write(`locker: ${r.reason.message}\n`);
+      cliIo().stderr.write(`locker: ${r.reason.message}\n`);
       failed++;
     } else throw r.reason;
   }
@@ -154,11 +159,11 @@ async function inspect(argv: string[]): Promise<number> {
     // Not one of ours: any container on the machine, by its engine's id, name or host PID.
     const foreign = await inspectDiscovered(id, rt.list());
     if (!foreign) throw new LockerError(`no container "${id}"; see locker ps (or locker ps --all-engines for every engine's) for the ids`);
-    process.stdout.write(JSON.stringify(foreign, null, 2) + '\n');
+    cliIo().stdout.write(JSON.stringify(foreign, null, 2) + '\n');
     return 0;
   }
   const details = info.state === 'running' ? await rt.inspect(id) : undefined;
-  process.stdout.write(JSON.stringify({ ...info, inspection: details }, null, 2) + '\n');
+  cliIo().stdout.write(JSON.stringify({ ...info, inspection: details }, null, 2) + '\n');
   return 0;
 }
 
@@ -199,8 +204,8 @@ async function ui(argv: string[]): Promise<number> {
     process.on('SIGINT', resolve);
     process.on('SIGTERM', resolve);
   });
-  if (server.warning) process.stderr.write(`${server.warning}\n`);
-  process.stdout.write(`Locker web UI: ${projector ? withProjector(server.url) : server.url}\n`);
+  if (server.warning) cliIo().stderr.write(`${server.warning}\n`);
+  cliIo().stdout.write(`Locker web UI: ${projector ? withProjector(server.url) : server.url}\n`);
   await stopped;
   await server.close();
   return 0;
@@ -253,31 +258,31 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
     const topic = cmd === 'help' ? rest[0] : undefined;
-    process.stdout.write(topic === 'run' ? runHelp() : (topic && commandHelp(topic)) || HELP);
+    cliIo().stdout.write(topic === 'run' ? runHelp() : (topic && commandHelp(topic)) || HELP);
     return cmd ? 0 : 2;
   }
   if (COMMANDS[cmd] && !OWN_HELP.has(cmd) && asksHelp(rest)) {
     const help = commandHelp(cmd);
     if (help) {
-      process.stdout.write(help);
+      cliIo().stdout.write(help);
       return 0;
     }
   }
   if (cmd === '--version' || cmd === 'version') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    process.stdout.write(`locker ${(require('../../../../package.json') as { version: string }).version}\n`);
+    cliIo().stdout.write(`locker ${(require('../../../../package.json') as { version: string }).version}\n`);
     return 0;
   }
   const handler = COMMANDS[cmd];
   if (!handler) {
-    process.stderr.write(`locker: unknown command "${cmd}"; run locker --help for the list\n`);
+    cliIo().stderr.write(`locker: unknown command "${cmd}"; run locker --help for the list\n`);
     return 2;
   }
   try {
     return await handler(rest);
   } catch (e) {
     if (e instanceof LockerError || e instanceof SyscallError) {
-      process.stderr.write(`locker: ${e.message}\n`);
+      cliIo().stderr.write(`locker: ${e.message}\n`);
       return e instanceof LockerError ? 2 : 125;
     }
     throw e;
@@ -288,7 +293,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: Error) => {
-      process.stderr.write(`locker: internal error: ${e.stack ?? e}\n`);
+      cliIo().stderr.write(`locker: internal error: ${e.stack ?? e}\n`);
       process.exit(125);
     },
   );

@@ -11,6 +11,7 @@ import { LockerError } from '../runtime/errors';
 import { flag, one, parseArgs, type OptionSpec } from './args';
 import { attachTerminal } from './attach';
 import { importProgressPrinter } from './progress';
+import { cliIo, needsOwnProcess, type CliSignal } from './io';
 import { containerStdio } from './stdio';
 
 export const RUN_OPTIONS: OptionSpec[] = [
@@ -67,7 +68,7 @@ export function specFromArgs(argv: string[], rootless: boolean, stdinIsTty: bool
   const spec: RunSpec = {
     command: p.rest, hostname: one(p, 'hostname'), name: one(p, 'name'), env: envFromArgs(p.options.get('env-file') ?? [], p.options.get('env')),
     workdir: one(p, 'workdir'), rootfs: one(p, 'rootfs'), namespaces, tty,
-    cols: process.stdout.columns, rows: process.stdout.rows,
+    cols: cliIo().stdout.columns, rows: cliIo().stdout.rows,
     memory: one(p, 'memory'), cpus: one(p, 'cpus'), pidsLimit: one(p, 'pids-limit'),
     seccomp: seccompFromSecurityOpts(p.options.get('security-opt') ?? []),
     publish: publishFromArgs(p.options.get('publish') ?? []), network: one(p, 'network') as RunSpec['network'],
@@ -78,6 +79,14 @@ export function specFromArgs(argv: string[], rootless: boolean, stdinIsTty: bool
   return { spec, keep: flag(p, 'keep'), trace: flag(p, 'trace'), help: flag(p, 'help'), detach: flag(p, 'detach'), rm: flag(p, 'rm') };
 }
 
+/** Served, the client's working directory and TERM (RunOptions.caller); else this process's. */
+function callerOf(): { cwd: string; term?: string } | undefined {
+  const io = cliIo();
+  return io.served ? { cwd: io.cwd, term: io.env.TERM } : undefined;
+}
+
+const relativePath = (path: string | undefined): boolean => path !== undefined && !path.startsWith('/');
+
 /** --env-file files (docker's format, shared grammar) first, then -e on top, as docker orders them. */
 export function envFromArgs(files: string[], env: string[] | undefined): string[] | undefined {
   const fromFiles = files.flatMap((file) => {
@@ -87,7 +96,7 @@ export function envFromArgs(files: string[], env: string[] | undefined): string[
     } catch (e) {
       throw new LockerError(`--env-file ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}; give a file of VAR=VALUE lines`);
     }
-    const r = parseEnvFile(text, `--env-file ${file}`, process.env);
+    const r = parseEnvFile(text, `--env-file ${file}`, cliIo().env);
     if (!r.ok) throw new LockerError(r.problem);
     return r.value;
   });
@@ -137,37 +146,42 @@ export function formatTrace(e: SyscallEntry): string {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { spec, keep, trace, help, detach: background, rm } = specFromArgs(argv, getuid() !== 0, !!process.stdin.isTTY);
+  const { spec, keep, trace, help, detach: background, rm } = specFromArgs(argv, getuid() !== 0, cliIo().stdinIsTTY);
+  // A terminal, and the syscall log of this process, are a CLI process's own (not the server's);
+  // so is the working directory that a relative --rootfs or --env-file is read from.
+  if (spec.tty || trace || relativePath(spec.rootfs) || argv.some((a, i) => (a === '--env-file' && relativePath(argv[i + 1])) || relativePath(/^--env-file=(.*)$/.exec(a)?.[1]))) needsOwnProcess();
   if (help) {
-    process.stdout.write(RUN_HELP);
+    cliIo().stdout.write(RUN_HELP);
     return 0;
   }
-  if (spec.privileged) process.stderr.write(`${PRIVILEGED_WARNING}\n`);
+  if (spec.privileged) cliIo().stderr.write(`${PRIVILEGED_WARNING}\n`);
   if (background) return runDetached(spec, trace, rm);
   const rt = new Runtime({ autoRemove: !keep });
-  if (trace) syscallLog.subscribe((e) => process.stderr.write(formatTrace(e) + '\n'));
+  if (trace) syscallLog.subscribe((e) => cliIo().stderr.write(formatTrace(e) + '\n'));
   // Handlers go in before the container starts: a signal that arrives meanwhile is passed on
   // once its PID is known, instead of killing this process and orphaning the container.
   // A signal during a rootfs import ends the import (tar is killed, nothing is kept).
   let pid: number | undefined;
   const pending: number[] = [];
   const importing = new AbortController();
-  const forward = (sig: NodeJS.Signals, n: number): void =>
-    void process.on(sig, () => (pid === undefined ? (pending.push(n), importing.abort()) : kill(pid, n, 3)));
+  const forward = (sig: CliSignal, n: number): void =>
+    cliIo().onSignal(sig, () => (pid === undefined ? (pending.push(n), importing.abort()) : kill(pid, n, 3)));
   forward('SIGTERM', 15);
   forward('SIGHUP', 1);
   forward('SIGQUIT', 3);
   if (!spec.tty) forward('SIGINT', 2);
+  // Served (server.ts): the CLI that asked died, which would have ended the container with it.
+  cliIo().onGone(() => (pid === undefined ? (pending.push(9), importing.abort()) : kill(pid, 9, 3)));
   const stdio = spec.tty ? undefined : containerStdio();
   let handle;
   try {
     handle = await rt.run(spec, {
-      stdio: stdio?.fds, signal: importing.signal, onImportProgress: importProgressPrinter(),
-      onNote: (line) => process.stderr.write(`locker: ${line}\n`),
+      stdio: stdio?.fds, signal: importing.signal, caller: callerOf(), onImportProgress: importProgressPrinter(),
+      onNote: (line) => cliIo().stderr.write(`locker: ${line}\n`),
     });
   } catch (e) {
     if (!(importing.signal.aborted && e instanceof LockerError)) throw e;
-    process.stderr.write(`locker: ${e.message}\n`);
+    cliIo().stderr.write(`locker: ${e.message}\n`);
     return 128 + pending[0];
   } finally {
     stdio?.close();
@@ -176,7 +190,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   for (const n of pending) kill(pid, n, 3);
   const detach = handle.terminal ? attachTerminal(handle.terminal) : undefined;
   const info = await handle.exited;
-  if (info.oomKilled) process.stderr.write(`locker: the container hit its memory limit and the kernel's OOM killer ended a process\n`);
+  if (info.oomKilled) cliIo().stderr.write(`locker: the container hit its memory limit and the kernel's OOM killer ended a process\n`);
   await detach?.();
   return info.exitCode ?? 0;
 }
@@ -186,9 +200,9 @@ async function runDetached(spec: RunSpec, trace: boolean, rm: boolean): Promise<
   // Kept after it exits, as docker keeps a -d container: its status and logs stay until rm; with
   // --rm its monitor removes it when it exits (its exit command), as docker run -d --rm.
   const rt = new Runtime({ autoRemove: false });
-  if (trace) syscallLog.subscribe((e) => process.stderr.write(formatTrace(e) + '\n'));
-  const handle = await rt.run(spec, { detach: true, removeOnExit: rm, onImportProgress: importProgressPrinter(), onNote: (line) => process.stderr.write(`locker: ${line}\n`) });
-  process.stdout.write(`${handle.info.id}\n`);
+  if (trace) syscallLog.subscribe((e) => cliIo().stderr.write(formatTrace(e) + '\n'));
+  const handle = await rt.run(spec, { detach: true, removeOnExit: rm, caller: callerOf(), onImportProgress: importProgressPrinter(), onNote: (line) => cliIo().stderr.write(`locker: ${line}\n`) });
+  cliIo().stdout.write(`${handle.info.id}\n`);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { setBlocking } from '../../../native/libc';
+import { cliIo } from './io';
 
 export interface ContainerStdio {
   /** fds of this process that become the container's 0, 1, 2 (RunOptions.stdio). */
@@ -15,11 +16,13 @@ export interface ContainerStdio {
 }
 
 export function containerStdio(): ContainerStdio {
+  const io = cliIo();
   // Node makes its stdio streams lazily, setting O_NONBLOCK then: make them now, before the
-  // flags below are settled, so nothing changes them while the container runs.
-  void process.stdin, void process.stdout, void process.stderr;
+  // flags below are settled, so nothing changes them while the container runs. (Served, the
+  // descriptors are the client's, passed to the server: no stream of Node's is made on them.)
+  if (!io.served) void process.stdin, void process.stdout, void process.stderr;
   const opened: number[] = [];
-  const fds = [0, 1, 2].map((fd) => {
+  const fds = io.stdioFds.map((fd) => {
     const fresh = ownDescription(fd);
     if (fresh !== fd) opened.push(fresh);
     return fresh;

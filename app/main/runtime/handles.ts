@@ -12,6 +12,12 @@ export interface RunOptions {
    * The CLI passes fresh open file descriptions of its pipes so the container's are blocking (cli/stdio.ts).
    */
   stdio?: [number, number, number];
+  /**
+   * The process the container is started for, where it is not this one (the resident CLI server
+   * starts containers for its clients): its working directory, which a container without a mount
+   * namespace starts in, and its TERM, passed on without a terminal. Default: this process's.
+   */
+  caller?: { cwd: string; term?: string };
   /** Progress of a tarball import (bytes of the tarball read), for a progress bar. */
   onImportProgress?: (p: ImportProgress) => void;
   /** One-line notes for the user about the launch (e.g. owners a rootless import could not keep). */

@@ -64,8 +64,8 @@ function publicInfo(r: ContainerRecord): ContainerInfo {
   return monitor ? { ...info, detached: true } : info;
 }
 
-export function defaultEnv(v: ValidSpec, hostname: string): string[] {
-  const base = [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `HOSTNAME=${hostname}`, `TERM=${v.tty ? 'xterm-256color' : process.env.TERM || 'dumb'}`];
+export function defaultEnv(v: ValidSpec, hostname: string, hostTerm = process.env.TERM): string[] {
+  const base = [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `HOSTNAME=${hostname}`, `TERM=${v.tty ? 'xterm-256color' : hostTerm || 'dumb'}`];
   if (v.namespaces.includes('mnt')) base.push('PS1=\\u@\\h:\\w\\$ ');
   const keys = new Set(v.env.map((e) => e.split('=', 1)[0]));
   return [...base.filter((e) => !keys.has(e.split('=', 1)[0])), ...v.env];
@@ -184,8 +184,8 @@ export class Runtime implements ContainerRuntime {
     if (v.publish.length) checkPublishable(v.publish, id);
     const name = v.name ?? id;
     const hostname = v.namespaces.includes('uts') ? (v.hostname ?? id) : hostHostname();
-    let workdir = v.workdir ?? (v.namespaces.includes('mnt') ? '/' : process.cwd());
-    let env = defaultEnv(v, hostname);
+    let workdir = v.workdir ?? (v.namespaces.includes('mnt') ? '/' : opts.caller?.cwd ?? process.cwd());
+    let env = opts.caller ? defaultEnv(v, hostname, opts.caller.term) : defaultEnv(v, hostname);
     let command = v.command;
     const dir = this.store.create(id, keptLayer !== undefined);
     if (stepper) stepper.label = id;
