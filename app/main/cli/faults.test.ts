@@ -21,8 +21,13 @@ after(() => {
 });
 const cgroupsWork = hostLayout().canWrite;
 
-/** The CLI in its own process group, so the test can kill it together with the tar it runs. */
-function startGroup(args: string[], env = sb.env): { child: ChildProcess; out: () => string } {
+/**
+ * The CLI in its own process group, so the test can kill it together with the tar it runs. With
+ * Node, not the resident server (LOCKER_NO_CLI_SERVER): these tests are of a runtime process
+ * killed mid-work and what recovery does after it (server.test.ts kills a served command's client).
+ */
+const nodeCli = { ...sb.env, LOCKER_NO_CLI_SERVER: '1' };
+function startGroup(args: string[], env = nodeCli): { child: ChildProcess; out: () => string } {
   const child = spawn(CLI, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

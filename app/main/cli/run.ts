@@ -146,10 +146,11 @@ export function formatTrace(e: SyscallEntry): string {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
+  // Served (server.ts), a relative --env-file or --rootfs is read from the client's working
+  // directory, a terminal and the syscall log are a CLI process's own: those run with Node.
+  if (argv.some((a, i) => (a === '--env-file' && relativePath(argv[i + 1])) || relativePath(/^--env-file=(.*)$/.exec(a)?.[1]))) needsOwnProcess();
   const { spec, keep, trace, help, detach: background, rm } = specFromArgs(argv, getuid() !== 0, cliIo().stdinIsTTY);
-  // A terminal, and the syscall log of this process, are a CLI process's own (not the server's);
-  // so is the working directory that a relative --rootfs or --env-file is read from.
-  if (spec.tty || trace || relativePath(spec.rootfs) || argv.some((a, i) => (a === '--env-file' && relativePath(argv[i + 1])) || relativePath(/^--env-file=(.*)$/.exec(a)?.[1]))) needsOwnProcess();
+  if (spec.tty || trace || relativePath(spec.rootfs)) needsOwnProcess();
   if (help) {
     cliIo().stdout.write(RUN_HELP);
     return 0;

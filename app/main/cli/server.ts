@@ -11,8 +11,12 @@
 // --trace, a relative path) is sent back to the client to run with Node.
 //
 // Only its user reaches it: the socket is 0600 in a 0700 directory of the data dir, and a peer of
-// another uid (root, say, or anything that got a descriptor of it) is refused by SO_PEERCRED.
-import { chmodSync, closeSync, lstatSync, mkdirSync, statSync, unlinkSync, write } from 'node:fs';
+// another uid (root, say, or anything that got a descriptor of it) is refused by SO_PEERCRED. A
+// peer of the same uid is served only when it could do all the server can itself: the same
+// namespaces, groups, capabilities, no_new_privs and seccomp mode (samePrivileges). Anything else
+// (a process in a container or a user namespace, a sandboxed or capability-dropped one) gets
+// "fallback", and its command runs with Node there, with exactly its own privileges.
+import { chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, unlinkSync, write } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -119,6 +123,32 @@ async function readRequest(fd: number): Promise<{ request: CliRequest; fds: numb
   }
 }
 
+const NAMESPACES = ['user', 'mnt', 'pid', 'net', 'uts', 'ipc', 'cgroup', 'time'];
+const PRIVILEGE_LINES = /^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):.*$/gm;
+
+/** What a process may do, as far as running a command for it goes: its namespaces and credentials. */
+function privileges(pid: number | 'self'): string | undefined {
+  try {
+    const ns = NAMESPACES.map((n) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/${n}`);
+      } catch {
+        return `${n}:none`; // a kernel without it: the same for both
+      }
+    });
+    return [...ns, ...(readFileSync(`/proc/${pid}/status`, 'utf8').match(PRIVILEGE_LINES) ?? [])].join('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the peer (by SO_PEERCRED's pid: it waits for the answer, so it is still that process) may do what this server does. */
+export function samePrivileges(pid: number): boolean {
+  if (pid <= 0) return false; // in a PID namespace we cannot see
+  const peer = privileges(pid);
+  return peer !== undefined && peer === privileges('self');
+}
+
 /** The build the server was started from: the compiled CLI it runs; a newer one means it is stale. */
 function buildStamp(): string {
   return [join(__dirname, 'main.js'), __filename].map((f) => statSync(f).mtimeMs).join(',');
@@ -140,6 +170,7 @@ export async function serveCli(socketPath: string): Promise<void> {
   const server: Server = createServer({ pauseOnConnect: true }, (socket) => void serve(socket));
   if (!(await listen(server, socketPath))) return; // another server is listening there
   chmodSync(socketPath, 0o600);
+  process.stderr.write(`locker cli server: pid ${process.pid} listening on ${socketPath}\n`);
   const ino = lstatSync(socketPath).ino;
   process.chdir('/'); // the server pins no directory; each command has its client's
 
@@ -171,9 +202,11 @@ export async function serveCli(socketPath: string): Promise<void> {
     if (idle) clearTimeout(idle);
     let fds: number[] = [];
     try {
-      if (peerCredentials(fd).uid !== uid) return void socket.destroy();
+      const peer = peerCredentials(fd);
+      if (peer.uid !== uid) return void socket.destroy();
       const got = await readRequest(fd);
       fds = got.fds;
+      if (!samePrivileges(peer.pid)) return void socket.end('fallback\n');
       if (stale || buildStamp() !== stamp) {
         // Rebuilt since this server started: the client runs it with Node, which starts a new one.
         stale = true;
