@@ -1,7 +1,10 @@
 // The bench's CLI and scale rows (issue 13): `locker run/ps/exec/inspect` from a shell next to
 // runc's run/list/exec/state and `node -e 0`, each with and without NODE_EXTRA_CA_CERTS; 50
 // concurrent `locker run -d` next to 50 concurrent `runc run -d`; one `locker stop -t 1` of all
-// 50; the memory each running container costs beyond its own processes (its monitor's RSS).
+// 50; the memory each running container costs beyond its own processes (its monitor's RSS). The
+// locker commands are served by the resident CLI server (app/main/cli/server.ts), which the first
+// of them starts, as a user's shell gets it; the same commands with Node (LOCKER_NO_CLI_SERVER=1)
+// are measured beside them, and the server's own memory is a row.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,6 +72,7 @@ async function measureCommands(opts: CliScaleOptions, data: string, rootfs: stri
   const env = { ...process.env, LOCKER_DATA_DIR: data };
   const ca = caFile ? { ...env, NODE_EXTRA_CA_CERTS: caFile } : undefined;
   const noCa = withoutCa(env);
+  const nodeCli = { ...env, LOCKER_NO_CLI_SERVER: '1' };
   const runcId = `locker-bench-cli-${process.pid}`;
   let n = 0;
   const lockerId = (await timed(CLI, ['run', '-d', '--name', `bench-cli-${process.pid}`, '--', 'sleep', '600'], env)).out.trim();
@@ -77,7 +81,9 @@ async function measureCommands(opts: CliScaleOptions, data: string, rootfs: stri
     'locker run': () => timed(CLI, ['run', '--no-tty', '--', '/bin/true'], env),
     'locker run (no CA env)': () => timed(CLI, ['run', '--no-tty', '--', '/bin/true'], noCa),
     'runc run': () => timed('runc', ['--root', state, 'run', '--bundle', oneShot, `${runcId}-${n++}`], env),
+    'locker run (Node)': () => timed(CLI, ['run', '--no-tty', '--', '/bin/true'], nodeCli),
     'locker ps': () => timed(CLI, ['ps'], env),
+    'locker ps (Node)': () => timed(CLI, ['ps'], nodeCli),
     'runc list': () => timed('runc', ['--root', state, 'list'], env),
     'locker exec': () => timed(CLI, ['exec', lockerId, '--', '/bin/true'], env),
     'runc exec': () => timed('runc', ['--root', state, 'exec', runcId, '/bin/true'], env),
@@ -97,7 +103,17 @@ async function measureCommands(opts: CliScaleOptions, data: string, rootfs: stri
       spawnSync('runc', ['--root', state, 'delete', '--force', id]);
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(median(v))]));
+  return { ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(median(v))])), serverRssMb: serverRss(data) / 2 ** 20 };
+}
+
+/** VmRSS of the data dir's resident CLI servers, from the pid line their logs start with (0: none). */
+function serverRss(data: string): number {
+  let total = 0;
+  for (const log of readdirSync(join(data, 'run')).filter((f) => f.endsWith('.log'))) {
+    const m = /pid (\d+) listening/.exec(readFileSync(join(data, 'run', log), 'utf8'));
+    if (m) total += rssBytes(Number(m[1]));
+  }
+  return total;
 }
 
 /** VmRSS of a process in bytes (0 when it is gone). */
@@ -159,19 +175,23 @@ export async function measureCliAndScale(opts: CliScaleOptions, data: string, ro
   const nodeCa = c['node -e 0 (NODE_EXTRA_CA_CERTS)'];
   const nodeNote = `node -e 0 ${c['node -e 0 (no CA env)']} ms${nodeCa === undefined ? '' : `, ${nodeCa} ms with NODE_EXTRA_CA_CERTS`}`;
   const rows = [
-    ['cli: locker run -- /bin/true', ms(c['locker run']), '', `to exit; runc run ${c['runc run']} ms (×${ratio(c['locker run'], c['runc run'])}); ${nodeNote} (×${ratio(c['locker run'], c['node -e 0 (no CA env)'])}); without NODE_EXTRA_CA_CERTS ${c['locker run (no CA env)']} ms`],
-    ['cli: locker ps', ms(c['locker ps']), '', `runc list ${c['runc list']} ms (×${ratio(c['locker ps'], c['runc list'])})`],
+    ['cli: locker run -- /bin/true', ms(c['locker run']), '', `to exit, served; runc run ${c['runc run']} ms (×${ratio(c['locker run'], c['runc run'])}); without NODE_EXTRA_CA_CERTS ${c['locker run (no CA env)']} ms`],
+    ['cli: locker run, with Node', ms(c['locker run (Node)']), '', `LOCKER_NO_CLI_SERVER=1 (×${ratio(c['locker run (Node)'], c['runc run'])} runc); ${nodeNote}`],
+    ['cli: locker ps', ms(c['locker ps']), '', `served; runc list ${c['runc list']} ms (×${ratio(c['locker ps'], c['runc list'])}); with Node ${c['locker ps (Node)']} ms`],
     ['cli: locker exec ID -- /bin/true', ms(c['locker exec']), '', `runc exec ${c['runc exec']} ms (×${ratio(c['locker exec'], c['runc exec'])})`],
     ['cli: locker inspect ID', ms(c['locker inspect']), '', `runc state ${c['runc state']} ms (×${ratio(c['locker inspect'], c['runc state'])}; inspect reads namespaces, processes, mounts)`],
     [`scale: ${opts.scale} × run -d at once`, ms(s.lockerStart), '', `all returned, running; ${opts.scale} × runc run -d ${round(s.runcStart, 1)} ms (×${ratio(s.lockerStart, s.runcStart)})`],
     [`scale: stop -t 1 of ${opts.scale}`, ms(s.lockerStop), '', `one locker stop of all ids (grace 1000 ms, ×${ratio(s.lockerStop, 1000)}); runc delete --force ×${opts.scale} at once ${round(s.runcStop, 1)} ms`],
     ['scale: RSS per container', `${round(s.rssMeanMb, 2)} MB`, '', `its monitor's VmRSS (max ${round(s.rssMaxMb, 2)} MB), beyond the container's own processes; no CLI stays`],
+    ['cli: resident server RSS', `${round(c.serverRssMb, 1)} MB`, '', 'one per user and data dir (not per container); it ends by itself after 10 idle minutes'],
   ];
   return {
     rows,
     json: {
       cli_run_ms: c['locker run'], cli_run_no_ca_ms: c['locker run (no CA env)'], runc_run_to_exit_ms: c['runc run'],
       cli_ratio_vs_runc: ratio(c['locker run'], c['runc run']), cli_ratio_vs_node: ratio(c['locker run'], c['node -e 0 (no CA env)']),
+      cli_node_run_ms: c['locker run (Node)'], cli_node_ps_ms: c['locker ps (Node)'], cli_server_rss_mb: round(c.serverRssMb, 1),
+      cli_exec_ratio_vs_runc: ratio(c['locker exec'], c['runc exec']), cli_inspect_ratio_vs_runc: ratio(c['locker inspect'], c['runc state']),
       node_e0_ms: c['node -e 0 (no CA env)'], ...(nodeCa === undefined ? {} : { node_e0_ca_ms: nodeCa }),
       cli_ps_ms: c['locker ps'], runc_list_ms: c['runc list'], cli_ps_ratio_vs_runc: ratio(c['locker ps'], c['runc list']),
       cli_exec_ms: c['locker exec'], runc_exec_ms: c['runc exec'], cli_inspect_ms: c['locker inspect'], runc_state_ms: c['runc state'],

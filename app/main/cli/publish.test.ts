@@ -188,7 +188,8 @@ describe('rootful networking: NAT, -p, --network', { skip }, () => {
 
   test('a SIGKILLed CLI leaves its table, port lock and address to locker cleanup, which takes them and puts ip_forward back', async () => {
     const hp = freePort();
-    const c = startCli(sb, ['run', '-p', `${hp}:80`, '--', 'sh', '-c', 'echo up; exec sleep 60']);
+    // A runtime process killed (Node, not the resident server, which would clean up after its killed client).
+    const c = startCli({ ...sb, env: { ...sb.env, LOCKER_NO_CLI_SERVER: '1' } }, ['run', '-p', `${hp}:80`, '--', 'sh', '-c', 'echo up; exec sleep 60']);
     await until(() => c.output().includes('up'), 15000);
     const [{ id }] = JSON.parse(sb.run(['ps', '--json']).stdout).filter((x: { command: string[] }) => x.command.join(' ').includes('echo up'));
     assert.ok(lockerNatTables().includes(ours(id)));

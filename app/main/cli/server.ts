@@ -151,7 +151,7 @@ export function samePrivileges(pid: number): boolean {
 
 /** The build the server was started from: the compiled CLI it runs; a newer one means it is stale. */
 function buildStamp(): string {
-  return [join(__dirname, 'main.js'), __filename].map((f) => statSync(f).mtimeMs).join(',');
+  return [join(__dirname, 'main.js'), __filename].map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 'gone').join(',');
 }
 
 export interface CliServer {
@@ -174,12 +174,17 @@ export async function serveCli(socketPath: string): Promise<void> {
   const ino = lstatSync(socketPath).ino;
   process.chdir('/'); // the server pins no directory; each command has its client's
 
+  let finish: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (finish = resolve));
   let ending: Promise<void> | undefined;
   const end = (unlink: boolean): Promise<void> => (ending ??= new Promise<void>((resolve) => {
     clearInterval(watch);
     if (idle) clearTimeout(idle);
     if (unlink && ours()) unlinkSync(socketPath);
-    server.close(() => resolve());
+    // Ended once the commands running now are done too (their clients wait for their answers).
+    server.close();
+    const drained = (): void => void (active === 0 ? (resolve(), finish()) : setTimeout(drained, 50));
+    drained();
   }));
   const ours = (): boolean => {
     try {
@@ -197,6 +202,8 @@ export async function serveCli(socketPath: string): Promise<void> {
   idleAgain();
 
   async function serve(socket: Socket): Promise<void> {
+    // A client gone mid-way (ECONNRESET, EPIPE) is the end of its request, never of the server.
+    socket.on('error', () => undefined);
     const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
     active++;
     if (idle) clearTimeout(idle);
@@ -227,7 +234,10 @@ export async function serveCli(socketPath: string): Promise<void> {
       if (!stale) idleAgain();
     }
   }
-  await new Promise<void>((resolve) => server.on('close', resolve));
+  // A fault in one command (an exception escaping its promise) is logged; the others go on.
+  process.on('uncaughtException', (e) => process.stderr.write(`locker cli server: uncaught: ${e.stack ?? e}\n`));
+  process.on('unhandledRejection', (e) => process.stderr.write(`locker cli server: unhandled: ${(e as Error)?.stack ?? e}\n`));
+  await ended;
 }
 
 /**
@@ -266,7 +276,6 @@ function runServed(socket: Socket, request: CliRequest, fds: number[]): { answer
     }
   });
   socket.on('close', () => clientEnded('gone'));
-  socket.on('error', () => undefined);
   socket.resume();
   if (!SERVED_COMMANDS.has(request.args[0])) return { answer: Promise.resolve('fallback'), done: Promise.resolve() };
   const command = withCliIo(io, () => main(request.args)).then((code) => `exit ${code}`, (e) => {
