@@ -200,6 +200,7 @@ export async function serveCli(socketPath: string): Promise<void> {
     if (active === 0) idle = setTimeout(() => void end(true), IDLE_MS);
   };
   idleAgain();
+  warmUp();
 
   async function serve(socket: Socket): Promise<void> {
     // A client gone mid-way (ECONNRESET, EPIPE) is the end of its request, never of the server.
@@ -288,6 +289,19 @@ function runServed(socket: Socket, request: CliRequest, fds: number[]): { answer
     await Promise.all([stdout.flush(), stderr.flush()]);
   });
   return { answer: Promise.race([done.then(() => command), cut]), done };
+}
+
+/**
+ * Loads what commands load at their first use (lazy.ts keeps a Node CLI's start small), and the
+ * native library, now: the first client's command does not wait for the compile.
+ */
+function warmUp(): void {
+  setImmediate(() => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    for (const m of ['./run', './control', './lifecycle', './each', './stdio', './discovered', '../runtime/detach', '../runtime/inspect', '../runtime/exec']) require(m);
+    require('../../../native/libc').getuid();
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  });
 }
 
 /** listen() on path; false when another live server holds it (a stale socket file is replaced). */
