@@ -73,6 +73,8 @@ A container is just a Linux process with isolation. Commands:
                               --share DIR: the one folder its volumes may bind from (default <data dir>/share)
 
 Data lives in $LOCKER_DATA_DIR, else $XDG_DATA_HOME/locker (~/.local/share/locker).
+Most commands are run by your resident CLI server (no Node start per command); it starts and ends by
+itself. LOCKER_NO_CLI_SERVER=1: every command runs with Node instead.
 `;
 
 /** For commands that only read: no crash recovery at start (it runs with the next run, stop or rm). */
