@@ -6,7 +6,7 @@
  * when idle.
  *
  * The hand-over, on an AF_UNIX stream socket at DATA_DIR/run/cli-KEY.sock (KEY: a hash of what the
- * server's behaviour depends on, below): one message carrying this process's stdin, stdout and
+ * server's behaviour depends on and what its containers inherit from it, below): one message carrying this process's stdin, stdout and
  * stderr as SCM_RIGHTS descriptors, so the command reads and writes them itself, as if it ran
  * here; its data is u32 length (native order), then NUL-terminated strings: "locker-cli/1", the
  * working directory, argc, the arguments, and the environment. The server answers one line:
@@ -23,12 +23,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -54,16 +57,46 @@ static void with_node(const char *script, int argc, char **argv, const char *sta
 
 /* What the server's behaviour depends on, besides the request: the variables it reads itself. */
 static int keyed(const char *entry) {
-  return !strncmp(entry, "LOCKER_", 7) || !strncmp(entry, "NODE_", 5) || !strncmp(entry, "XDG_DATA_HOME=", 14) ||
-         !strncmp(entry, "HOME=", 5) || !strncmp(entry, "PATH=", 5);
+  return !strncmp(entry, "LOCKER_", 7) || !strncmp(entry, "NODE_", 5) || !strncmp(entry, "LD_", 3) ||
+         !strncmp(entry, "XDG_DATA_HOME=", 14) || !strncmp(entry, "HOME=", 5) || !strncmp(entry, "PATH=", 5);
 }
-
-static int by_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
   return h;
 }
+
+/*
+ * What a container inherits from the process that starts it, as the server's own: resource limits,
+ * nice value, CPU affinity, oom_score_adj, umask. A client that differs in any of them gets (or
+ * starts) a server of its own, so `ulimit -n 512; locker run …` is what it would be with Node.
+ */
+static uint64_t inherited(uint64_t h) {
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    struct rlimit l = { 0, 0 };
+    getrlimit(r, &l);
+    h = fnv1a(h, (const char *)&l, sizeof l);
+  }
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0);
+  h = fnv1a(h, (const char *)&nice, sizeof nice);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  sched_getaffinity(0, sizeof cpus, &cpus);
+  h = fnv1a(h, (const char *)&cpus, sizeof cpus);
+  mode_t mask = umask(0);
+  umask(mask);
+  h = fnv1a(h, (const char *)&mask, sizeof mask);
+  char adj[16] = "";
+  FILE *f = fopen("/proc/self/oom_score_adj", "re");
+  if (f) {
+    if (!fgets(adj, sizeof adj, f)) adj[0] = 0;
+    fclose(f);
+  }
+  return fnv1a(h, adj, strlen(adj));
+}
+
+static int by_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The server's socket: DATA_DIR/run/cli-KEY.sock, DATA_DIR as app/main/runtime/data-dir.ts says. */
 static int socket_path(const char *script, char *out, size_t size) {
@@ -91,6 +124,7 @@ static int socket_path(const char *script, char *out, size_t size) {
   int len = snprintf(head, sizeof head, "locker-cli/1 uid=%u", (unsigned)getuid());
   uint64_t h = fnv1a(0xcbf29ce484222325ULL, head, (size_t)len + 1);
   h = fnv1a(h, script, strlen(script) + 1);
+  h = inherited(h);
   for (size_t i = 0; i < n; i++) h = fnv1a(h, vars[i], strlen(vars[i]) + 1);
   free(vars);
   int w = snprintf(out, size, "%s/run/cli-%016llx.sock", data, (unsigned long long)h);

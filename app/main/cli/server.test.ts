@@ -75,6 +75,17 @@ describe('the resident CLI server', () => {
     assert.ok(alive(serverPid()!), 'the server goes on');
   });
 
+  test('what a container inherits from the CLI is the client\'s: a client niced more gets a server of its own', () => {
+    const niceOf = (prefix: string[]): number => {
+      const r = spawnSync(prefix[0] ?? CLI, [...prefix.slice(1), ...(prefix.length ? [CLI] : []), 'run', '--', 'sh', '-c', 'cut -d" " -f19 /proc/self/stat'], { env: sb.env, encoding: 'utf8', timeout: 20000 });
+      assert.equal(r.status, 0, r.stderr);
+      return Number(r.stdout);
+    };
+    const base = niceOf([]);
+    assert.equal(niceOf(['nice', '-n', '3']), Math.min(base + 3, 19));
+    assert.equal(niceOf([]), base);
+  });
+
   test('a relative --env-file is read from the client\'s directory (run with Node there)', () => {
     writeFileSync(join(work, 'vars'), 'COLOR=blue\n');
     const r = spawnSync(CLI, ['run', '--env-file', 'vars', '--', 'sh', '-c', 'echo $COLOR'], { env: sb.env, cwd: work, encoding: 'utf8', timeout: 20000 });
