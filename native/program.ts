@@ -9,7 +9,7 @@ export const OPCODES = [
   'SYMLINK', 'CREAT', 'SETSID', 'IOCTL', 'DUP2', 'CLOSE_RANGE', 'PRCTL', 'SETNS', 'WAIT_FD', 'FORK',
   'SETRESUID', 'SETRESGID', 'SETGROUPS', 'SETDOMAINNAME', 'CAPSET', 'EXECVE', 'FCNTL', 'GETCWD',
   'UNSHARE', 'OPENAT2', 'MKDIRAT', 'MKNODAT', 'SYMLINKAT', 'OPENAT', 'CLOSE', 'SECCOMP', 'KEYCTL',
-  'IOCTL_INT', 'STOP_REPORTING', 'NETLINK',
+  'IOCTL_INT', 'STOP_REPORTING', 'NETLINK', 'WRITE',
 ] as const;
 type OpName = (typeof OPCODES)[number];
 const code = (name: OpName): number => OPCODES.indexOf(name) + 1;
@@ -217,6 +217,21 @@ export class Program {
   }
   unshare(flags: number): this {
     return this.add('UNSHARE', 'unshare', cloneFlagNames(flags), [flags]);
+  }
+  /**
+   * write(fd, data) in one call, to an fd the parent opened (shown as `fd</path>`, as strace -y does):
+   * e.g. "0" to a cgroup's `tasks`, which moves the writing process itself into that cgroup.
+   */
+  write(fd: number, data: string, path: string): this {
+    return this.add('WRITE', 'write', `${fd}<${path}>, ${q(data)}, ${Buffer.byteLength(data)}`, [fd], [data]);
+  }
+  /**
+   * The parent's own fds that steps read a go-ahead from or write to: a process that runs the
+   * program for the parent (a detached container's monitor) must hold them at the same numbers.
+   */
+  parentFds(): number[] {
+    const uses: number[] = [code('WAIT_FD'), code('WRITE')];
+    return [...new Set(this.steps.filter((s) => uses.includes(s.code)).map((s) => Number(s.n[0])))];
   }
   /** Blocks until the parent writes one byte to fd (it sets up uid/gid maps meanwhile). */
   waitFor(fd: number): this {

@@ -33,11 +33,25 @@ export interface SpawnOptions {
   /** Runs after clone, before the child goes on: the parent writes uid/gid maps here. */
   beforeContinue?: (pid: number) => void;
   /**
+   * A cgroup v2 directory, open here, that the child is born in (clone3 CLONE_INTO_CGROUP): it never
+   * runs outside it. Only where cloneIntoCgroupWorks(); `path` names it in the log.
+   */
+  intoCgroup?: IntoCgroup;
+  /**
    * Another process makes the clone (a detached container's monitor: app/main/runtime/detach) and
    * reaps the child: `clone` returns the pid (or -errno) and the report pipe's read end, `reap`
    * waits for a child that failed. Default: this process, through libnsexec.
    */
-  via?: { clone(flags: number, program: Program): { ret: number; reportR: number }; reap(pid: number): number };
+  via?: { clone(flags: number, program: Program, intoCgroup?: IntoCgroup): { ret: number; reportR: number }; reap(pid: number): number };
+}
+
+export interface IntoCgroup { fd: number; path: string }
+
+/** The clone as the log shows it: clone3's arguments when the child is born in a cgroup. */
+export function cloneArgsText(flags: number, intoCgroup?: IntoCgroup): string {
+  const names = cloneFlagNames(flags) === '0' ? '' : cloneFlagNames(flags) + '|';
+  if (!intoCgroup) return `${names}SIGCHLD`;
+  return `{flags=${names}CLONE_INTO_CGROUP, exit_signal=SIGCHLD, cgroup=${intoCgroup.fd}<${intoCgroup.path}>} (clone3)`;
 }
 
 interface ChildRecord { index: number; err: number; result: bigint; tNs: bigint }
@@ -97,11 +111,11 @@ export function readAll(fd: number): Buffer {
 }
 
 /** clone()s the child that runs program; returns the pid (or -errno) and the report pipe's read end. */
-function cloneWithReport(flags: number, program: Program): { ret: number; reportR: number } {
+function cloneWithReport(flags: number, program: Program, intoCgroup?: IntoCgroup): { ret: number; reportR: number } {
   const [reportR, reportW] = pipe2(O_CLOEXEC);
   const code = program.encode();
-  const ret = Number(lockerSpawn(flags, code, code.length, program.steps.length, reportW));
-  syscallLog.record({ where: 'host', name: 'clone', args: `${cloneFlagNames(flags) === '0' ? '' : cloneFlagNames(flags) + '|'}SIGCHLD`,
+  const ret = Number(lockerSpawn(flags, intoCgroup?.fd ?? -1, code, code.length, program.steps.length, reportW));
+  syscallLog.record({ where: 'host', name: 'clone', args: cloneArgsText(flags, intoCgroup),
     result: ret, errno: ret < 0 ? errnoName(-ret) : undefined, t: Date.now() });
   close(reportW);
   return { ret, reportR };
@@ -121,13 +135,13 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
     program.waitFor(syncR);
     program.steps.push(...opts.program.steps);
   }
-  const { ret, reportR } = opts.via ? opts.via.clone(opts.flags, program) : cloneWithReport(opts.flags, program);
+  const { ret, reportR } = opts.via ? opts.via.clone(opts.flags, program, opts.intoCgroup) : cloneWithReport(opts.flags, program, opts.intoCgroup);
   const reapChild = opts.via ? opts.via.reap : reapBlocking;
   if (syncR >= 0) close(syncR);
   if (ret < 0) {
     if (syncW >= 0) close(syncW);
     closeSync(reportR);
-    throw fail('clone', `${cloneFlagNames(opts.flags)}|SIGCHLD`, -ret);
+    throw fail('clone', cloneArgsText(opts.flags, opts.intoCgroup), -ret);
   }
   const pid = ret;
   try {
@@ -207,7 +221,7 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
     program.steps.push(step);
     slots.push({ kind: 'call', i });
   });
-  const { ret, reportR } = cloneWithReport(opts.flags, program);
+  const { ret, reportR } = cloneWithReport(opts.flags, program, opts.intoCgroup);
   close(stepR);
   const closeStep = (): void => {
     if (stepW < 0) return;
@@ -218,7 +232,7 @@ export async function spawnProcessStepwise(opts: StepwiseOptions): Promise<Spawn
   if (ret < 0) {
     closeStep();
     closeSync(reportR);
-    const err = fail('clone', `${cloneFlagNames(opts.flags)}|SIGCHLD`, -ret);
+    const err = fail('clone', cloneArgsText(opts.flags, opts.intoCgroup), -ret);
     stepper.settled('failed', err.message);
     throw err;
   }

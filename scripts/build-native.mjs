@@ -13,7 +13,7 @@ const cc = process.env.CC || 'cc';
 try {
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-shared', '-fPIC', '-o', out,
     join(root, 'native', 'src', 'nsexec.c')], { stdio: 'inherit' });
-  // The monitor of detached containers runs the same library's locker_spawn, found beside it.
+  // The monitor of detached containers runs the same library's locker_spawn_in_cgroup, found beside it.
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-o', join(dirname(out), 'locker-monitor'),
     join(root, 'native', 'src', 'monitor.c'), '-L', dirname(out), '-l:libnsexec.so', '-Wl,-rpath,$ORIGIN'], { stdio: 'inherit' });
   // What `locker` starts first (bin/locker): hands the command to the resident CLI server, or to Node.

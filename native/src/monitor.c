@@ -6,7 +6,7 @@
  * encoded program on fd 0, the fds that program names (at the same numbers as in the runtime), the
  * output fd (a pty master, or the read end of the container's stdout/stderr pipe) and the paths of
  * its log, attach socket and exit file. It then
- *   - clones the container itself, through libnsexec's locker_spawn, so the container is its child
+ *   - clones the container itself, through libnsexec's locker_spawn_in_cgroup, so the container is its child
  *     (its PR_SET_PDEATHSIG names this process, not the CLI, which may exit at once), and is a
  *     child subreaper, so whatever the container leaves behind is reaped here too;
  *   - appends the output to the log, capped: past log-max bytes the log becomes LOG.1 (the older
@@ -19,7 +19,8 @@
  * No policy: what to run, where, how big a log may grow is the caller's.
  *
  * Arguments (key=value): flags= steps= report= ctl= pass=FD,FD.. output= pty=0|1 log= log-max=
- * socket= exit=, and optionally exit-command=PATH: a program the monitor becomes (execv, no
+ * socket= exit=, optionally cgroup=FD (one of the pass fds: the cgroup v2 directory the container is
+ * cloned into), and optionally exit-command=PATH: a program the monitor becomes (execv, no
  * arguments, empty environment) once the exit file is written, as conmon's --exit-command (the
  * runtime's teardown of what the container held on the host, e.g. its NAT rules). The container's pid (or -errno) is written to ctl as 8 bytes, native order.
  */
@@ -43,7 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t locker_spawn(uint64_t clone_flags, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd);
+int64_t locker_spawn_in_cgroup(uint64_t clone_flags, int cgroup_fd, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd);
 
 #define MAX_CLIENTS 16
 #define FRAME_MAX (3 + 4096)
@@ -237,6 +238,8 @@ int main(int argc, char **argv) {
   sock_path = arg(argc, argv, "socket");
   exit_path = arg(argc, argv, "exit");
   const char *exit_command = optional_arg(argc, argv, "exit-command");
+  const char *cgroup = optional_arg(argc, argv, "cgroup");
+  int cgroup_fd = cgroup ? atoi(cgroup) : -1;
   for (int k = 0; k < MAX_CLIENTS; k++) clients[k].fd = -1;
 
   signal(SIGPIPE, SIG_IGN);
@@ -280,7 +283,7 @@ int main(int argc, char **argv) {
   int listen_fd = listen_on(sock_path);
   fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
 
-  int64_t pid = locker_spawn(flags, prog, len, steps, report_fd);
+  int64_t pid = locker_spawn_in_cgroup(flags, cgroup_fd, prog, len, steps, report_fd);
   free(prog);
   if (write_all(ctl_fd, &pid, sizeof pid) < 0) die("ctl");
   close(ctl_fd);

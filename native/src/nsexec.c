@@ -39,7 +39,7 @@
   X(SYMLINK) X(CREAT) X(SETSID) X(IOCTL) X(DUP2) X(CLOSE_RANGE) X(PRCTL) X(SETNS) X(WAIT_FD) X(FORK) \
   X(SETRESUID) X(SETRESGID) X(SETGROUPS) X(SETDOMAINNAME) X(CAPSET) X(EXECVE) X(FCNTL) X(GETCWD) \
   X(UNSHARE) X(OPENAT2) X(MKDIRAT) X(MKNODAT) X(SYMLINKAT) X(OPENAT) X(CLOSE) X(SECCOMP) X(KEYCTL) \
-  X(IOCTL_INT) X(STOP_REPORTING) X(NETLINK)
+  X(IOCTL_INT) X(STOP_REPORTING) X(NETLINK) X(WRITE)
 
 #define AS_ENUM(name) OP_##name,
 #define AS_NAME(name) #name ","
@@ -178,6 +178,8 @@ static int64_t run_op(const struct op *o) {
   case OP_KEYCTL: return syscall(SYS_keyctl, (int)n[0], opt(o, 0), n[1], n[2], n[3]);
   /* n[0]: netlink protocol; s[0]: the message; n[1] >= 0: where the index of interface s[1] goes. */
   case OP_NETLINK: return netlink_request((int)n[0], (const uint8_t *)o->s[0], o->slen[0] - 1, n[1], opt(o, 1));
+  /* s[0] without its NUL, in one write(2): a cgroup's tasks or cgroup.procs file takes "0" as this process. */
+  case OP_WRITE: return write(fd_of(n[0]), o->s[0], o->slen[0] - 1);
   case OP_IOCTL_INT: { int v = (int)n[2]; return ioctl(fd_of(n[0]), (unsigned long)n[1], &v); }
   /* glibc fails with ENOENT when the cwd is not reachable from the root ("(unreachable)/..."). */
   case OP_GETCWD: { static char cwd[4096]; return getcwd(cwd, sizeof cwd) ? 0 : -1; }
@@ -296,12 +298,33 @@ static int decode(const uint8_t *prog, size_t len, struct op *ops, uint32_t nops
   return p == end ? 0 : -1;
 }
 
-/* Returns the child's pid, or -errno. clone_flags are CLONE_NEW* bits; 0 means a plain fork. */
-int64_t locker_spawn(uint64_t clone_flags, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd) {
+/* clone3's arguments (linux/sched.h, up to CLONE_ARGS_SIZE_VER2), spelled out so the build does not
+ * depend on which libc headers define struct clone_args. */
+struct clone3_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
+/*
+ * Returns the child's pid, or -errno. clone_flags are CLONE_NEW* bits; 0 means a plain fork.
+ * cgroup_fd >= 0: a cgroup v2 directory the child is born in (clone3 with CLONE_INTO_CGROUP), so it
+ * never runs outside it and nothing has to move it there later; -1: the parent's cgroups (clone).
+ */
+int64_t locker_spawn_in_cgroup(uint64_t clone_flags, int cgroup_fd, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd) {
   struct op *ops = calloc(nops ? nops : 1, sizeof *ops);
   if (!ops) return -ENOMEM;
   if (decode(prog, len, ops, nops)) { free(ops); return -EINVAL; }
-  long pid = syscall(SYS_clone, (unsigned long)(clone_flags | SIGCHLD), NULL, NULL, NULL, 0);
+  long pid;
+  if (cgroup_fd >= 0) {
+    /* No stack given: the child goes on, as after fork, on a copy of this one. */
+    struct clone3_args args = { .flags = clone_flags | CLONE_INTO_CGROUP_FLAG, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd };
+    pid = syscall(SYS_clone3, &args, sizeof args);
+  } else {
+    pid = syscall(SYS_clone, (unsigned long)(clone_flags | SIGCHLD), NULL, NULL, NULL, 0);
+  }
   if (pid == 0) child(ops, nops, report_fd);
   int err = errno;
   free(ops);

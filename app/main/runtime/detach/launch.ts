@@ -4,11 +4,10 @@
 // records its exit. This module hands the monitor everything it needs, all decided here.
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { cloneFlagNames } from '../../../../native/constants';
 import { errnoName } from '../../../../native/errors';
 import { pipe2, reapBlocking, setBlocking } from '../../../../native/libc';
 import { Program } from '../../../../native/program';
-import { spawnProcess, type SpawnOptions } from '../../../../native/spawn';
+import { cloneArgsText, spawnProcess, type IntoCgroup, type SpawnOptions } from '../../../../native/spawn';
 import { syscallLog } from '../../../../native/syscall-log';
 import { OWNER_FILE, processStartTime } from '../records';
 import { LOG_MAX_BYTES, monitorFiles, recordedExit, type MonitorRef } from './files';
@@ -63,11 +62,11 @@ export class DetachedLaunch {
   }
 
   readonly via: NonNullable<SpawnOptions['via']> = {
-    clone: (flags, program) => this.clone(flags, program),
+    clone: (flags, program, intoCgroup) => this.clone(flags, program, intoCgroup),
     reap: () => this.reap(),
   };
 
-  private clone(flags: number, program: Program): { ret: number; reportR: number } {
+  private clone(flags: number, program: Program, intoCgroup?: IntoCgroup): { ret: number; reportR: number } {
     const files = monitorFiles(this.dir);
     rmSync(files.exit, { force: true });
     const [reportR, reportW] = pipe2(O_CLOEXEC);
@@ -75,12 +74,12 @@ export class DetachedLaunch {
     const [progR, progW] = pipe2(O_CLOEXEC);
     const errFd = openSync(files.errors, 'w', 0o600);
     const nul = openSync('/dev/null', 'r+');
-    // The program's own fds (the sync pipe spawnProcess waits on, the container's io) are handed to
-    // the monitor at the numbers the program names.
-    const waited = program.steps.filter((s) => s.name === 'read').map((s) => Number(s.n[0]));
-    const pass = [...new Set([...waited, ...this.fds.filter((fd) => fd !== this.output)])];
+    // The program's own fds (the sync pipe spawnProcess waits on, the cgroup files it writes, the
+    // container's io, the cgroup it is cloned into) are handed to the monitor at the numbers named here.
+    const pass = [...new Set([...program.parentFds(), ...this.fds.filter((fd) => fd !== this.output), ...(intoCgroup ? [intoCgroup.fd] : [])])];
     const argv = [MONITOR_PATH, `flags=${flags}`, `steps=${program.steps.length}`, `report=${reportW}`, `ctl=${ctlW}`, `pass=${pass.join(',')}`,
-      `output=${this.output}`, `pty=${this.tty ? 1 : 0}`, `log=${files.log}`, `log-max=${LOG_MAX_BYTES}`, `socket=${files.socket}`, `exit=${files.exit}`];
+      `output=${this.output}`, `pty=${this.tty ? 1 : 0}`, `log=${files.log}`, `log-max=${LOG_MAX_BYTES}`, `socket=${files.socket}`, `exit=${files.exit}`,
+      ...(intoCgroup ? [`cgroup=${intoCgroup.fd}`] : [])];
     // What the container holds on the host beyond its own processes (its NAT rules) goes when it ends, CLI or not.
     const onExit = join(this.dir, EXIT_COMMAND);
     if (existsSync(onExit)) argv.push(`exit-command=${onExit}`);
@@ -104,7 +103,7 @@ export class DetachedLaunch {
       closeSync(progW);
     }
     const pid = readPid(ctlR);
-    syscallLog.record({ where: 'host', name: 'clone', args: `${cloneFlagNames(flags) === '0' ? '' : cloneFlagNames(flags) + '|'}SIGCHLD (by monitor ${monitorPid})`,
+    syscallLog.record({ where: 'host', name: 'clone', args: `${cloneArgsText(flags, intoCgroup)} (by monitor ${monitorPid})`,
       result: pid ?? -1, errno: pid !== undefined && pid < 0 ? errnoName(-pid) : undefined, t: Date.now() });
     if (pid === undefined) {
       reapBlocking(monitorPid);
