@@ -123,7 +123,8 @@ export function explainSyscall(r: SentenceInput): string {
   switch (r.name) {
     case 'clone': {
       const ns = namespacesInFlags(r.args);
-      const born = `a new process (host PID ${r.result}) is born`;
+      const cgroup = /CLONE_INTO_CGROUP/.test(r.args) ? ' inside the container\'s cgroup' : '';
+      const born = `a new process (host PID ${r.result}) is born${cgroup}`;
       return ns.length ? `${born} in new ${list(ns)} namespaces; it waits on a pipe before its first step` : `${born}, sharing every namespace with the host`;
     }
     case 'unshare': {
@@ -141,7 +142,8 @@ export function explainSyscall(r: SentenceInput): string {
         return `${kind} ${inside} inside the container is ${kind} ${outside} on the host${count && count !== '1' ? ` (${count} ids from there)` : ''}`;
       }
       if (/\/setgroups$/.test(file)) return 'setgroups is denied in the new user namespace (an unprivileged map requires it)';
-      if (/cgroup\.procs$|\/tasks$/.test(file)) return `the child joins its cgroup: its limits apply from now on`;
+      // The child's own write names the file its parent opened (`7</sys/fs/cgroup/…/tasks>`) and moves itself.
+      if (/(cgroup\.procs|\/tasks)>?$/.test(file)) return `${r.where === 'child' ? 'the process moves itself into' : 'the child joins'} its cgroup: its limits apply from now on`;
       return `writes ${text ? JSON.stringify(text) : 'data'} to ${file}`;
     }
     case 'mount':

@@ -38,6 +38,35 @@ describe('cgroup limits', { skip: layout.canWrite ? false : `cgroups not writabl
     assert.deepEqual(cgroupDirs(info.id).filter((d) => existsSync(d)), []);
   });
 
+  test('an exec\'d process is in the container\'s cgroup in every hierarchy, as its init is', async () => {
+    const run = startCli(sb, ['run', '--name', 'execd', '--pids-limit', '10', '--', 'sh', '-c', 'echo up; exec sleep 30']);
+    try {
+      await until(() => run.output().includes('up'));
+      const ex = sb.run(['exec', 'execd', '--', 'sh', '-c', 'cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup']);
+      assert.equal(ex.status, 0, ex.stderr);
+      const [self, init] = ex.stdout.split('---\n');
+      assert.equal(self, init);
+      assert.doesNotMatch(self, /\.\./, 'inside the container\'s cgroup namespace: nothing outside its root');
+    } finally {
+      sb.run(['stop', '-t', '0', 'execd']);
+      await run.done;
+    }
+  });
+
+  test('exec into a container at its --pids-limit is one line, and starts nothing', async () => {
+    const run = startCli(sb, ['run', '--name', 'full', '--pids-limit', '1', '--', 'sh', '-c', 'echo up; exec sleep 30']);
+    try {
+      await until(() => run.output().includes('up'));
+      const ex = sb.run(['exec', 'full', '--', 'echo', 'started']);
+      assert.equal(ex.stdout, '');
+      assert.equal(ex.stderr, 'locker: container full is at its --pids-limit; no new process can start in it until one ends\n');
+      assert.notEqual(ex.status, 0);
+    } finally {
+      sb.run(['stop', '-t', '0', 'full']);
+      await run.done;
+    }
+  });
+
   test('bad limits are refused with the fix', () => {
     const r = sb.run(['run', '--memory', 'lots', '--', 'true']);
     assert.equal(r.status, 2);

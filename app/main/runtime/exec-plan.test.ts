@@ -37,3 +37,16 @@ test('supplementary groups: cleared rootful (with or without a user namespace), 
   assert.ok(init(false).includes('setgroups(0, NULL)'), 'init as root without a user namespace too');
   assert.ok(!init(true).includes('setgroups(0, NULL)'));
 });
+
+test('the cgroup files the parent opened are written first: before any setns (exec), before the network steps and the cgroup namespace (init)', () => {
+  const cgroupFiles = [{ fd: 30, path: '/sys/fs/cgroup/pids/locker/c1/tasks' }, { fd: 31, path: '/sys/fs/cgroup/memory/locker/c1/tasks' }];
+  const written = ['write(30</sys/fs/cgroup/pids/locker/c1/tasks>, "0", 1)', 'write(31</sys/fs/cgroup/memory/locker/c1/tasks>, "0", 1)'];
+  const exec = names(buildExecPlan({ ...common, join: { user: 13, pid: 12 }, cgroupFiles, workdir: '/', rootless: false }).steps);
+  assert.deepEqual(exec.slice(0, 3), [...written, 'setns(13, CLONE_NEWUSER)']);
+  const init = names(buildPlan({
+    ...common, namespaces: ['pid', 'mnt', 'net', 'cgroup'], rootless: false, uid: 0, gid: 0, workdir: '/', joinsCgroup: true, cgroupFiles,
+    network: (p) => p.sethostname('stands-for-the-network-steps'),
+  }).program.steps);
+  assert.deepEqual(init.slice(0, 4), [...written, 'sethostname("stands-for-the-network-steps", 28)', 'unshare(CLONE_NEWCGROUP)']);
+  assert.equal(init.filter((s) => s.startsWith('write(')).length, 2, 'nowhere else');
+});

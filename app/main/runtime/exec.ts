@@ -7,7 +7,7 @@ import { SyscallError } from '../../../native/errors';
 import { kill } from '../../../native/libc';
 import { spawnProcess } from '../../../native/spawn';
 import { NAMESPACES, type Namespace } from '../../shared/types';
-import { containerCgroupPaths, joinCgroupPaths } from './cgroups';
+import { containerCgroupPaths, openCgroupJoin, type CgroupJoin } from './cgroups';
 import { findCommand } from './command';
 import { sharesNamespace } from './inspect/namespaces';
 import { LockerError } from './errors';
@@ -18,6 +18,9 @@ import type { ContainerRecord } from './records';
 import { openContainerPty, openPty, type PtyEnds } from './terminal';
 import { parseUlimits, setUlimits } from './ulimits';
 import { decodeWaitStatus, waitForExit } from './wait';
+
+/** By number: errnoName calls 11 by its alias EWOULDBLOCK. */
+const EAGAIN = 11;
 
 /**
  * The terminal of an exec'd process comes from the container's own devpts, as with docker exec -t:
@@ -43,6 +46,7 @@ export function execInContainer(r: ExecTarget, argv: string[], opts: ExecOptions
   // Checked before anything is opened: a bad limit is one line and leaves nothing.
   const ulimits = parseUlimits(opts.ulimits);
   const fds: number[] = [];
+  let cgroup: CgroupJoin | undefined;
   const pty = execTerminal(r, opts);
   try {
     const join: Partial<Record<Namespace, number>> = {};
@@ -68,31 +72,30 @@ export function execInContainer(r: ExecTarget, argv: string[], opts: ExecOptions
     } else {
       executable = findCommand(`/proc/${r.pid}/root`, argv[0], path, workdir);
     }
+    // In the container's cgroups (every hierarchy) before it runs a single step of its own: born
+    // there (clone3), or through files opened here that its first steps write to (openCgroupJoin).
+    // The fork into the PID namespace inherits them.
+    cgroup = openCgroupJoin(r.cgroupPaths ?? containerCgroupPaths(r.id));
     const program = buildExecPlan({
-      join, rootFd, workdir, rootless: r.rootless, executable, argv, env, tty: pty, stdio: pty ? undefined : opts.stdio,
+      join, rootFd, cgroupFiles: cgroup.writes, workdir, rootless: r.rootless, executable, argv, env, tty: pty, stdio: pty ? undefined : opts.stdio,
       // The same capability bounding set, no_new_privs and seccomp filter as the container's init.
       seccomp: r.seccomp ?? 'default', caps: r.caps,
       // docker exec runs as the container's user unless -u says otherwise.
       // Names (-u nobody) resolve in the container's own /etc/passwd, opened inside its root.
       user: opts.user !== undefined ? checkUser(opts.user, r.rootless, join.user !== undefined, `/proc/${r.pid}/root`) : r.user,
     });
-    // In the container's cgroups (every hierarchy) with its --ulimit limits before it runs a single
-    // step of its own: the fork into the PID namespace inherits both.
-    const cgroups = r.cgroupPaths ?? containerCgroupPaths(r.id);
-    const beforeContinue = cgroups.length > 0 || ulimits.length > 0
-      ? (pid: number): void => {
-          if (cgroups.length > 0) joinCgroupPaths(cgroups, pid);
-          setUlimits(pid, ulimits, r.rootless);
-        }
-      : undefined;
+    // With the container's --ulimit limits before it runs a single step of its own: the fork into
+    // the PID namespace inherits them.
+    const beforeContinue = ulimits.length > 0 ? (pid: number): void => setUlimits(pid, ulimits, r.rootless) : undefined;
     let spawned;
     try {
-      spawned = spawnProcess({ flags: 0, program, beforeContinue });
+      spawned = spawnProcess({ flags: 0, program, beforeContinue, intoCgroup: cgroup.into });
     } catch (e) {
       if (e instanceof SyscallError && e.syscall === 'getcwd') {
         throw new LockerError(`--workdir ${workdir} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the container`);
       }
-      if (e instanceof SyscallError && e.syscall === 'fork' && e.code === 'EAGAIN') {
+      // At pids.max the fork into the PID namespace fails, or on v2 the clone into the cgroup itself.
+      if (e instanceof SyscallError && (e.syscall === 'fork' || (e.syscall === 'clone' && cgroup.into)) && e.errno === EAGAIN) {
         throw new LockerError(`container ${r.name} is at its --pids-limit; no new process can start in it until one ends`);
       }
       throw e;
@@ -106,5 +109,6 @@ export function execInContainer(r: ExecTarget, argv: string[], opts: ExecOptions
     throw e;
   } finally {
     for (const fd of fds) closeSync(fd);
+    cgroup?.close();
   }
 }

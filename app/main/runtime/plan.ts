@@ -8,6 +8,7 @@ import { dropPrivileges, maskPaths, ownSessionKeyring } from './security/harden'
 import { bindInside, bindOnFile, mountOnDir, openDir, openRoot } from './rootfs/mountpoints';
 import type { Volume } from './spec';
 import type { CapName } from './security/capabilities';
+import type { CgroupHandle } from './cgroups';
 
 export const NS_FLAG: Record<Namespace, number> = {
   pid: CLONE.NEWPID, uts: CLONE.NEWUTS, mnt: CLONE.NEWNS, user: CLONE.NEWUSER,
@@ -20,6 +21,14 @@ export type Layer =
   | { kind: 'copy'; dir: string };
 
 export interface IdMap { inside: number; outside: number; count: number }
+
+/**
+ * The child's first steps: into the container's cgroup in every hierarchy, through files the
+ * parent opened on the host (never a path resolved in the container), before anything else runs.
+ */
+function joinCgroup(p: Program, files: readonly CgroupHandle[] | undefined): void {
+  for (const f of files ?? []) p.write(f.fd, '0', f.path);
+}
 
 export interface PlanInput {
   namespaces: Namespace[];
@@ -39,10 +48,13 @@ export interface PlanInput {
   /** Without a tty: fds in the parent (inherited by clone) that become the container's 0, 1, 2 (default: the parent's own). */
   stdio?: [number, number, number];
   /**
-   * The parent moves the child into its own cgroup while it waits: the cgroup namespace is then
-   * made by the child, after the move, so its root is that cgroup (as runc does).
+   * The child is in its own cgroup before its first step of its own (born there by clone3, or it
+   * writes cgroupFiles): the cgroup namespace is then made by the child, after the move, so its
+   * root is that cgroup (as runc does).
    */
   joinsCgroup?: boolean;
+  /** The container's cgroup files the child writes "0" to first of all (cgroups/cgroup.ts openCgroupJoin). */
+  cgroupFiles?: readonly CgroupHandle[];
   /** The kernel's highest capability number (/proc/sys/kernel/cap_last_cap); read from the host when omitted. */
   lastCap?: number;
   /** The syscall filter installed last before execve; omitted: Docker's default profile. */
@@ -188,6 +200,7 @@ export function buildPlan(input: PlanInput): Plan {
   const lateCgroupNs = has('cgroup') && input.joinsCgroup === true;
   const flags = input.namespaces.reduce((f, n) => (n === 'cgroup' && lateCgroupNs ? f : f | NS_FLAG[n]), 0);
   const p = new Program();
+  joinCgroup(p, input.cgroupFiles);
   input.network?.(p);
   if (lateCgroupNs) p.unshare(CLONE.NEWCGROUP);
   let uidMap: IdMap[] | undefined;
@@ -264,6 +277,8 @@ export const EXEC_JOIN_ORDER: readonly Namespace[] = ['user', 'ipc', 'uts', 'net
 export interface ExecPlanInput extends ProcessStart {
   /** fds (open in the parent) of the container's namespaces that differ from the caller's. */
   join: Partial<Record<Namespace, number>>;
+  /** The container's cgroup files (v1 `tasks`, v2 `cgroup.procs` where clone3 cannot place it), written before any setns. */
+  cgroupFiles?: readonly CgroupHandle[];
   /** The container's root, opened in the parent; absent when it is the caller's own. */
   rootFd?: number;
   workdir: string;
@@ -271,12 +286,14 @@ export interface ExecPlanInput extends ProcessStart {
 }
 
 /**
- * `locker exec`: a process that joins a running container and then starts as its init did. The
- * parent moves it into the container's cgroups while it waits (spawn's beforeContinue), so the
- * fork below, into the PID namespace, is already inside them.
+ * `locker exec`: a process that joins a running container and then starts as its init did. It is
+ * in the container's cgroups (born there by clone3, or through cgroupFiles, first of all, still in
+ * the host's namespaces) before it joins anything else, so the fork below, into the PID namespace,
+ * is already inside them.
  */
 export function buildExecPlan(input: ExecPlanInput): Program {
   const p = new Program();
+  joinCgroup(p, input.cgroupFiles);
   for (const ns of EXEC_JOIN_ORDER) {
     const fd = input.join[ns];
     if (fd !== undefined) p.setns(fd, NS_FLAG[ns]);

@@ -27,7 +27,7 @@ import { openPty } from './terminal';
 import { assertUserNamespaces, explainCloneFailure } from './userns';
 import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer, type ExecTarget } from './exec';
-import { createCgroup, needsCgroup, openCgroup, type Cgroup } from './cgroups';
+import { createCgroup, needsCgroup, openCgroup, openCgroupJoin, type Cgroup, type CgroupHandle } from './cgroups';
 import { randomContainerId } from './ids';
 import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
 import { checkPublishable } from './network/ports';
@@ -264,12 +264,17 @@ export class Runtime implements ContainerRuntime {
         const net = v.namespaces.includes('net')
           ? planNetwork({ id, rootless: this.rootless, ownNetns: true, mode: v.network, ports: v.publish, dir })
           : undefined;
-        const plan = buildPlan({ ...input, network: net && ((p) => addContainerSteps(p, net)) });
+        // The child joins its cgroup by itself, first of all (openCgroupJoin): opened here, closed once it is cloned.
+        const join = cgroup && openCgroupJoin(cgroup.paths);
         try {
-          return await (stepper ? this.launchStepwise(id, plan, v, stepper, cgroup, net) : syscallLog.within(id, () => this.launch(plan, v, cgroup, detached, net)));
+          const plan = buildPlan({ ...input, cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)) });
+          const into = join?.into;
+          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : syscallLog.within(id, () => this.launch(plan, v, into, detached, net)));
         } catch (e) {
           // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
+        } finally {
+          join?.close();
         }
       };
       let spawned;
@@ -314,10 +319,10 @@ export class Runtime implements ContainerRuntime {
     }
   }
 
-  private launch(plan: Plan, v: ValidSpec, cgroup?: Cgroup, detached?: DetachedLaunch, net?: NetworkPlan): { pid: number; network: NetworkInfo } {
-    const { beforeContinue, network } = this.setupHook(plan, v, cgroup, net);
+  private launch(plan: Plan, v: ValidSpec, intoCgroup?: CgroupHandle, detached?: DetachedLaunch, net?: NetworkPlan): { pid: number; network: NetworkInfo } {
+    const { beforeContinue, network } = this.setupHook(plan, v, net);
     try {
-      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue, via: detached?.via });
+      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue, intoCgroup, via: detached?.via });
       return { pid, network: network() };
     } catch (e) {
       throw this.launchError(e, v);
@@ -325,24 +330,23 @@ export class Runtime implements ContainerRuntime {
   }
 
   /** launch, one call at a time: the records and host-side calls are tagged with id as they happen. */
-  private async launchStepwise(id: string, plan: Plan, v: ValidSpec, stepper: Stepper, cgroup?: Cgroup, net?: NetworkPlan): Promise<{ pid: number; network: NetworkInfo }> {
-    const { beforeContinue, network } = this.setupHook(plan, v, cgroup, net);
+  private async launchStepwise(id: string, plan: Plan, v: ValidSpec, stepper: Stepper, intoCgroup?: CgroupHandle, net?: NetworkPlan): Promise<{ pid: number; network: NetworkInfo }> {
+    const { beforeContinue, network } = this.setupHook(plan, v, net);
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
     try {
-      const { pid } = await within(() => spawnProcessStepwise({ flags: plan.flags, program: plan.program, beforeContinue, stepper, within }));
+      const { pid } = await within(() => spawnProcessStepwise({ flags: plan.flags, program: plan.program, beforeContinue, intoCgroup, stepper, within }));
       return { pid, network: network() };
     } catch (e) {
       throw this.launchError(e, v);
     }
   }
 
-  private setupHook(plan: Plan, v: ValidSpec, cgroup?: Cgroup, net?: NetworkPlan): { beforeContinue?: (pid: number) => void; network: () => NetworkInfo } {
+  private setupHook(plan: Plan, v: ValidSpec, net?: NetworkPlan): { beforeContinue?: (pid: number) => void; network: () => NetworkInfo } {
     let network: NetworkInfo = { mode: 'host', note: HOST_NOTE };
-    // The child waits on a pipe until it is in its cgroup, has its id maps and the host's half of
-    // its network (its own half are its first steps): nothing runs unlimited, unmapped or unconnected.
-    const beforeContinue = plan.uidMap || cgroup || net || v.ulimits.length
+    // The child waits on a pipe until it has its limits, id maps and the host's half of its network
+    // (its own half, and its cgroup, are its first steps): nothing runs unlimited, unmapped or unconnected.
+    const beforeContinue = plan.uidMap || net || v.ulimits.length
       ? (pid: number): void => {
-          if (cgroup) cgroup.addProcess(pid);
           setUlimits(pid, v.ulimits, this.rootless);
           if (plan.uidMap) this.writeIdMaps(pid, plan);
           if (net) network = setupNetwork(net, pid);

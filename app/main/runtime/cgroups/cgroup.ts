@@ -1,7 +1,9 @@
 // One container's cgroup: `<root>/locker/<id>` in each hierarchy that serves a limit, with its
 // limits written, processes added, gauges read, and teardown (kill everything, rmdir).
-import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { O } from '../../../../native/constants';
+import { cloneIntoCgroupWorks } from '../../../../native/libc';
 import { hostLayout, LIMIT_CONTROLLERS, SUPERVISOR_LEAF, V1_CONTROLLERS, type CgroupLayout, type LimitController } from './detect';
 import { v1WriteDevices, v2AttachDeviceFilter } from './devices';
 import { hasLimits, type Limits } from './limits';
@@ -157,7 +159,8 @@ function merge(a: CgroupStats, b: CgroupStats): CgroupStats {
 
 /**
  * Moves a process into a cgroup in every hierarchy (v1: one directory per controller; v2: the one
- * directory): what the container's init gets at launch, and every `locker exec` process too.
+ * directory) by writing its pid from here. A container's init and `locker exec` join by themselves
+ * instead (openCgroupJoin); this is for a process that is running already.
  */
 export function joinCgroupPaths(paths: readonly string[], pid: number): void {
   for (const dir of paths) {
@@ -167,6 +170,55 @@ export function joinCgroupPaths(paths: readonly string[], pid: number): void {
       throw new Error(`cannot move pid ${pid} into cgroup ${dir}: ${errCode(e) ?? (e as Error).message}`);
     }
   }
+}
+
+/** A cgroup's file or directory, open in this process, for a new process to join the cgroup by. */
+export interface CgroupHandle { fd: number; path: string }
+
+/**
+ * How a new process joins a cgroup by itself, before it runs anything of the container, instead
+ * of this process writing its pid to `cgroup.procs` (a migration by pid takes the kernel's global
+ * cgroup_threadgroup_rwsem for writing and waits for an RCU grace period: 7–16 ms a launch here).
+ * - v2: `into`, the directory, for clone3 CLONE_INTO_CGROUP: the child is born in it (a fork takes
+ *   that lock only for reading). Where clone3 cannot do that, its `cgroup.procs` is one of `writes`.
+ * - v1: each hierarchy's `tasks`, in `writes`: the child writes "0" and so moves only itself (it is
+ *   single-threaded), which the kernel does without the global lock.
+ * Everything is opened here, on the host, before the clone: never a path resolved inside a
+ * container, which controls its own mount namespace. close() once the child is cloned (it holds
+ * its own copies, close-on-exec).
+ */
+export interface CgroupJoin {
+  into?: CgroupHandle;
+  writes: CgroupHandle[];
+  close(): void;
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+export function openCgroupJoin(paths: readonly string[], intoWorks: () => boolean = cloneIntoCgroupWorks): CgroupJoin {
+  const opened: CgroupHandle[] = [];
+  const close = (): void => {
+    for (const h of opened.splice(0)) closeSync(h.fd);
+  };
+  const open = (path: string, flags: number): CgroupHandle => {
+    const h = { fd: openSync(path, flags), path };
+    opened.push(h);
+    return h;
+  };
+  let into: CgroupHandle | undefined;
+  const writes: CgroupHandle[] = [];
+  let dir = '';
+  try {
+    for (dir of paths) {
+      const v2 = statfsSync(dir).type === CGROUP2_SUPER_MAGIC;
+      if (v2 && !into && intoWorks()) into = open(dir, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+      else writes.push(open(join(dir, v2 ? 'cgroup.procs' : 'tasks'), O.WRONLY | O.CLOEXEC));
+    }
+  } catch (e) {
+    close();
+    throw new Error(`cannot open cgroup ${dir} for a new process to join: ${errCode(e) ?? (e as Error).message}`);
+  }
+  return { into, writes, close };
 }
 
 /** A handle on `locker/<id>` without creating anything (e.g. to reattach after a restart, or to remove a cgroup left by a crash). */
