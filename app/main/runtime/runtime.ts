@@ -71,6 +71,21 @@ export function defaultEnv(v: ValidSpec, hostname: string, hostTerm = process.en
   return [...base.filter((e) => !keys.has(e.split('=', 1)[0])), ...v.env];
 }
 
+/**
+ * One recovery per data dir and second in a process: the resident CLI server makes a Runtime per
+ * command, and 50 `run -d` at once would each scan every record, cgroup and lease again (11 ms
+ * each at 50 containers). What a runtime that crashed meanwhile left waits for the next one.
+ */
+const RECOVERY_REUSE_MS = 1000;
+const recentRecoveries = new Map<string, { at: number; report: Promise<RecoveryReport> }>();
+function recoverShared(dataRoot: string, store: RecordStore): Promise<RecoveryReport> {
+  const recent = recentRecoveries.get(dataRoot);
+  if (recent && Date.now() - recent.at < RECOVERY_REUSE_MS) return recent.report;
+  const report = recover(dataRoot, store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
+  recentRecoveries.set(dataRoot, { at: Date.now(), report });
+  return report;
+}
+
 export class Runtime implements ContainerRuntime {
   readonly dataRoot: string;
   readonly store: RecordStore;
@@ -87,9 +102,7 @@ export class Runtime implements ContainerRuntime {
     this.dataRoot = opts.dataDir ?? defaultDataDir();
     this.store = new RecordStore(this.dataRoot);
     this.autoRemove = opts.autoRemove ?? false;
-    this.recovered = opts.recover === false
-      ? Promise.resolve(emptyReport())
-      : recover(this.dataRoot, this.store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
+    this.recovered = opts.recover === false ? Promise.resolve(emptyReport()) : recoverShared(this.dataRoot, this.store);
   }
 
   async run(spec: RunSpec, opts: RunOptions = {}): Promise<ContainerHandle> {
