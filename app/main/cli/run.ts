@@ -204,6 +204,8 @@ async function runDetached(spec: RunSpec, trace: boolean, rm: boolean): Promise<
   if (trace) syscallLog.subscribe((e) => cliIo().stderr.write(formatTrace(e) + '\n'));
   const handle = await rt.run(spec, { detach: true, removeOnExit: rm, caller: callerOf(), onImportProgress: importProgressPrinter(), onNote: (line) => cliIo().stderr.write(`locker: ${line}\n`) });
   cliIo().stdout.write(`${handle.info.id}\n`);
+  // Served, the server goes on: the container is its monitor's (it ends and is settled there).
+  rt.disown(handle.info.id);
   return 0;
 }
 

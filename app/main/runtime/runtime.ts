@@ -94,6 +94,8 @@ export class Runtime implements ContainerRuntime {
   private readonly live = new Map<string, Live>();
   private readonly listeners = new Set<(c: ContainerInfo[]) => void>();
   private readonly execPids = new Map<string, Set<number>>();
+  /** Detached containers this runtime started and let go of (disown): their monitors settle them. */
+  private readonly disowned = new Set<string>();
   private readonly autoRemove: boolean;
   /** What a crashed runtime left in this data dir, cleaned up at construction (recovery.ts). */
   readonly recovered: Promise<RecoveryReport>;
@@ -317,7 +319,9 @@ export class Runtime implements ContainerRuntime {
       this.store.save(record);
       // A detached container is the monitor's child: its end is the monitor's, which leaves the status in a file.
       const exited = detached
-        ? waitForExit(record.monitor!.pid).then(() => this.finish(record, recordedExit(dir)?.status ?? 9 /* killed with its monitor */, cgroup))
+        ? waitForExit(record.monitor!.pid).then(() => (this.disowned.delete(id)
+          ? publicInfo(this.current(id) ?? record)
+          : this.finish(record, recordedExit(dir)?.status ?? 9 /* killed with its monitor */, cgroup)))
         : waitForExit(spawned.pid).then((status) => this.finish(record, status, cgroup));
       this.live.set(id, { record, terminal: pty?.handle, exited, cgroup });
       this.emit();
@@ -477,6 +481,17 @@ export class Runtime implements ContainerRuntime {
       if (r.monitor) await exitSettled(r.monitor, this.store.containerDir(r.id), 5000);
     }
     return publicInfo(this.current(r.id) ?? r);
+  }
+
+  /**
+   * Lets go of a detached container this runtime started: its monitor owns it, and its exit
+   * command releases what it held. `run -d` in the resident CLI server calls this, so the server
+   * does not also tear down every container it ever started when they end.
+   */
+  disown(id: string): void {
+    if (!this.live.get(id)?.record.monitor) return;
+    this.disowned.add(id);
+    this.live.delete(id);
   }
 
   /** `locker kill`: a signal to the container's init (PID 1 inside), as docker kill sends it. */
