@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { after, describe, test } from 'node:test';
-import { sandbox, startCli, until } from '../testing/harness';
+import { containerState, runDetached, sandbox, startCli, until } from '../testing/harness';
 
 const sb = sandbox();
 after(() => sb.cleanup());
@@ -89,6 +89,34 @@ describe('a running container seen from another process', () => {
       assert.equal(r.stderr, `locker: no container "nope"; see ${see} for the ids\n`);
     }
   });
+});
+
+describe('stop waits the grace period only when SIGTERM can reach the init', () => {
+  // A grace of ten minutes: a stop that waited it would outlast sb.run's deadline, so its returning
+  // shows the wait was skipped; the exit status shows which signal ended the container (137: SIGKILL,
+  // 143: SIGTERM's default action) or that its own handler ran (3).
+  const READY = 'echo ready; while :; do sleep 0.1; done';
+  const cases: Array<{ what: string; run: string[]; exitCode: number }> = [
+    { what: 'sleep as its PID namespace\'s init: the kernel drops SIGTERM (no handler), so SIGKILL at once', run: ['--', 'sleep', '600'], exitCode: 137 },
+    { what: 'an init that traps TERM ends by its own handler', run: ['--', 'sh', '-c', `trap "exit 3" TERM; ${READY}`], exitCode: 3 },
+    { what: 'an init that ignores TERM: SIGKILL at once', run: ['--', 'sh', '-c', `trap "" TERM; ${READY}`], exitCode: 137 },
+    // locker-init takes signals with sigwaitinfo: no handler shows in /proc, yet TERM reaches it.
+    { what: '--init passes TERM on to sleep, which dies of it', run: ['--init', '--', 'sh', '-c', 'echo ready; exec sleep 600'], exitCode: 143 },
+    { what: '--init passes TERM on to a command that traps it', run: ['--init', '--', 'sh', '-c', `trap "exit 3" TERM; ${READY}`], exitCode: 3 },
+    { what: 'no PID namespace: sleep is no init, SIGTERM\'s default action ends it', run: ['--no-ns', 'pid', '--', 'sh', '-c', 'echo ready; exec sleep 600'], exitCode: 143 },
+  ];
+  for (const c of cases) {
+    test(c.what, async () => {
+      const id = runDetached(sb, c.run);
+      if (c.run.some((a) => a.includes('echo ready'))) await until(() => sb.run(['logs', id]).stdout.includes('ready'));
+      const stop = sb.run(['stop', '-t', '600', id]);
+      assert.equal(stop.status, 0, stop.stderr || String(stop.error));
+      assert.equal(stop.stdout, `${id}\n`);
+      const ended = containerState(sb, id);
+      assert.deepEqual({ state: ended?.state, exitCode: ended?.exitCode }, { state: 'exited', exitCode: c.exitCode });
+      assert.equal(sb.run(['rm', id]).status, 0);
+    });
+  }
 });
 
 test('rm tries every id: each missing one is reported, the others are removed, the exit is non-zero', () => {

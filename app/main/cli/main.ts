@@ -43,6 +43,7 @@ A container is just a Linux process with isolation. Commands:
   attach ID                   the terminal of a container started with run -d -t (Ctrl-P Ctrl-Q
                               detaches and leaves it running)
   stop [-t SECONDS] ID...     SIGTERM, then SIGKILL after the grace period (default 3 s)
+                              (at once when PID 1 has no SIGTERM handler: the kernel drops it, as for sleep)
   kill [-s SIGNAL] ID...      send a signal to the container's PID 1 (default KILL; TERM, SIGHUP, 15…)
   start [-a] ID...            run an exited container kept with --keep or run -d again, detached
                               (-a: one container, its output or terminal until it exits, with its exit status)
