@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { hostname as hostHostname } from 'node:os';
 import { SyscallError } from '../../../native/errors';
 import { getgid, getuid, kill } from '../../../native/libc';
-import { spawnProcess, spawnProcessStepwise } from '../../../native/spawn';
+import { spawnProcess, spawnProcessAsync, spawnProcessStepwise } from '../../../native/spawn';
 import type { Stepper } from '../../../native/stepper';
 import { syscallLog } from '../../../native/syscall-log';
 import type { ContainerInfo, DirListing, Inspection, Namespace, RunSpec } from '../../shared/types';
@@ -17,7 +17,6 @@ import { LAYER_DIRS, copyLayer, layerPresent, overlayLayer, removeLayer } from '
 import { setUlimits } from './ulimits';
 import { INIT_PATH, ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
 import { RecordStore, processStartTime, type ContainerRecord } from './records';
-import { readSignalState, surelyDiscarded } from './signal-reach';
 import { emptyReport, recover, type RecoveryReport } from './recovery';
 import { mountpointRefusal } from './rootfs/mountpoints';
 import { unenterableRootfsDir } from './rootfs/access';
@@ -285,7 +284,7 @@ export class Runtime implements ContainerRuntime {
         try {
           const plan = buildPlan({ ...input, cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)) });
           const into = join?.into;
-          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : syscallLog.within(id, () => this.launch(plan, v, into, detached, net)));
+          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, into, detached, net));
         } catch (e) {
           // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
@@ -337,11 +336,13 @@ export class Runtime implements ContainerRuntime {
     }
   }
 
-  private launch(plan: Plan, v: ValidSpec, intoCgroup?: CgroupHandle, detached?: DetachedLaunch, net?: NetworkPlan): { pid: number; network: NetworkInfo } {
+  /** The clone and the child's setup; the child's report is awaited, so concurrent launches overlap. */
+  private async launch(id: string, plan: Plan, v: ValidSpec, intoCgroup?: CgroupHandle, detached?: DetachedLaunch, net?: NetworkPlan): Promise<{ pid: number; network: NetworkInfo }> {
+    const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
     const { beforeContinue, network } = this.setupHook(plan, v, net);
     try {
-      const { pid } = spawnProcess({ flags: plan.flags, program: plan.program, beforeContinue, intoCgroup, via: detached?.via });
-      return { pid, network: network() };
+      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, beforeContinue, intoCgroup, via: detached?.via }, within));
+      return { pid, network: within(network) };
     } catch (e) {
       throw this.launchError(e, v);
     }
@@ -471,12 +472,9 @@ export class Runtime implements ContainerRuntime {
     const r = this.find(id);
     const own = this.live.get(r.id);
     if (r.state === 'running') {
-      // Read before and after the send: a race can only make stop wait, never kill early.
-      const before = readSignalState(r.pid, SIGTERM);
-      kill(r.pid, SIGTERM, 3);
-      // Discarded (e.g. `sleep` as its PID namespace's init has no handler): the grace would be waited for nothing.
-      const discarded = surelyDiscarded(before, readSignalState(r.pid, SIGTERM));
-      const inTime = !discarded && await settledWithin(own ? own.exited.then(() => true) : waitGone(r, graceMs), graceMs);
+      kill(r.pid, 15, 3);
+      const gone = own ? own.exited.then(() => true) : waitGone(r, graceMs);
+      const inTime = await Promise.race([gone, sleep(graceMs).then(() => false)]);
       if (!inTime && processStartTime(r.pid) === r.pidStartTime) kill(r.pid, 9, 3);
       if (own) return own.exited;
       await waitGone(r, 5000);
@@ -592,19 +590,6 @@ function isDir(path: string): boolean {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const SIGTERM = 15;
-
-/** Whether done resolved true within ms; its timer is cleared, so it keeps no process alive past then. */
-async function settledWithin(done: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([done, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function waitGone(r: ContainerRecord, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
