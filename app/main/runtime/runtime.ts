@@ -17,6 +17,7 @@ import { LAYER_DIRS, copyLayer, layerPresent, overlayLayer, removeLayer } from '
 import { setUlimits } from './ulimits';
 import { INIT_PATH, ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
 import { RecordStore, processStartTime, type ContainerRecord } from './records';
+import { readSignalState, surelyDiscarded } from './signal-reach';
 import { emptyReport, recover, type RecoveryReport } from './recovery';
 import { mountpointRefusal } from './rootfs/mountpoints';
 import { unenterableRootfsDir } from './rootfs/access';
@@ -472,9 +473,12 @@ export class Runtime implements ContainerRuntime {
     const r = this.find(id);
     const own = this.live.get(r.id);
     if (r.state === 'running') {
-      kill(r.pid, 15, 3);
-      const gone = own ? own.exited.then(() => true) : waitGone(r, graceMs);
-      const inTime = await Promise.race([gone, sleep(graceMs).then(() => false)]);
+      // Read before and after the send: a race can only make stop wait, never kill early.
+      const before = readSignalState(r.pid, SIGTERM);
+      kill(r.pid, SIGTERM, 3);
+      // Discarded (e.g. `sleep` as its PID namespace's init has no handler): the grace would be waited for nothing.
+      const discarded = surelyDiscarded(before, readSignalState(r.pid, SIGTERM));
+      const inTime = !discarded && await settledWithin(own ? own.exited.then(() => true) : waitGone(r, graceMs), graceMs);
       if (!inTime && processStartTime(r.pid) === r.pidStartTime) kill(r.pid, 9, 3);
       if (own) return own.exited;
       await waitGone(r, 5000);
@@ -590,6 +594,19 @@ function isDir(path: string): boolean {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const SIGTERM = 15;
+
+/** Whether done resolved true within ms; its timer is cleared, so it keeps no process alive past then. */
+async function settledWithin(done: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([done, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function waitGone(r: ContainerRecord, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
