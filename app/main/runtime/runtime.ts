@@ -33,7 +33,8 @@ import { randomContainerId } from './ids';
 import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
 import { checkPublishable } from './network/ports';
 import { etcFiles } from './network/etc-files';
-import { writeExitCommand } from './network/exit-command';
+import { handBackExitCommand, takeOverExitCommand, writeExitCommand } from './network/exit-command';
+import { teardownAfterExit } from './network/after-exit';
 import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
 import { inspectContainerAsync, interfacesAsync, listDirectory, natRulesAsync } from './inspect';
@@ -473,18 +474,34 @@ export class Runtime implements ContainerRuntime {
     const r = this.find(id);
     const own = this.live.get(r.id);
     if (r.state === 'running') {
-      // Read before and after the send: a race can only make stop wait, never kill early.
-      const before = readSignalState(r.pid, SIGTERM);
-      kill(r.pid, SIGTERM, 3);
-      // Discarded (e.g. `sleep` as its PID namespace's init has no handler): the grace would be waited for nothing.
-      const discarded = surelyDiscarded(before, readSignalState(r.pid, SIGTERM));
-      const inTime = !discarded && await settledWithin(own ? own.exited.then(() => true) : waitGone(r, graceMs), graceMs);
-      if (!inTime && processStartTime(r.pid) === r.pidStartTime) kill(r.pid, 9, 3);
-      if (own) return own.exited;
-      await waitGone(r, 5000);
-      // Settled when its monitor has written the status (ps -a shows it), not when the monitor's
-      // exit command (the network's teardown, a Node of its own) is done: stop of many stays short.
-      if (r.monitor) await exitSettled(r.monitor, this.store.containerDir(r.id), 5000);
+      const dir = this.store.containerDir(r.id);
+      // A detached container's teardown (its network; with --rm, the rest) is done here once it has
+      // ended, not by the Node its monitor would start: a stop of 50 starts none.
+      const takenOver = !own && r.monitor ? takeOverExitCommand(dir) : undefined;
+      let settled = false;
+      try {
+        // Read before and after the send: a race can only make stop wait, never kill early.
+        const before = readSignalState(r.pid, SIGTERM);
+        kill(r.pid, SIGTERM, 3);
+        // Discarded (e.g. `sleep` as its PID namespace's init has no handler): the grace would be waited for nothing.
+        const discarded = surelyDiscarded(before, readSignalState(r.pid, SIGTERM));
+        const inTime = !discarded && await settledWithin(own ? own.exited.then(() => true) : waitGone(r, graceMs), graceMs);
+        if (!inTime && processStartTime(r.pid) === r.pidStartTime) kill(r.pid, 9, 3);
+        if (own) return own.exited;
+        // Killed, it is gone within milliseconds: polled often, as stop waits for nothing else.
+        await waitGone(r, 5000, 5);
+        // Settled when its monitor has written the status (ps -a shows it).
+        settled = r.monitor ? await exitSettled(r.monitor, dir, 5000) : true;
+      } finally {
+        // It did not end after all: its monitor does the teardown when it does, as before.
+        if (takenOver !== undefined && !settled) handBackExitCommand(dir, takenOver);
+      }
+      if (takenOver !== undefined) {
+        const what = { network: r.network?.mode === 'bridge' || r.network?.mode === 'pasta', remove: r.autoRemove === true };
+        await teardownAfterExit(r.id, dir, what).catch((e: Error) => {
+          throw new LockerError(`container ${r.name} stopped, but not all it held on the host could be given back: ${e.message}`);
+        });
+      }
     }
     return publicInfo(this.current(r.id) ?? r);
   }
@@ -608,11 +625,11 @@ async function settledWithin(done: Promise<boolean>, ms: number): Promise<boolea
   }
 }
 
-async function waitGone(r: ContainerRecord, timeoutMs: number): Promise<boolean> {
+async function waitGone(r: ContainerRecord, timeoutMs: number, everyMs = 20): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (processStartTime(r.pid) !== r.pidStartTime) return true;
-    await sleep(20);
+    await sleep(everyMs);
   }
   return false;
 }

@@ -52,7 +52,8 @@ export async function exitSettled(m: MonitorRef, dir: string, timeoutMs: number)
   const end = Date.now() + timeoutMs;
   while (recordedExit(dir) === undefined && monitorAlive(m)) {
     if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 20));
+    // Called once the container was killed or ended: the monitor writes the file within milliseconds.
+    await new Promise((r) => setTimeout(r, 5));
   }
   return true;
 }

@@ -3,20 +3,12 @@
 // (its veth, nft table, port locks, address; ip_forward back when it was the last; its pasta, from
 // DIR). --rm (run -d --rm): then its cgroup and its container dir DIR (record, log, layer) too.
 // Neither flag (an exit command written by an older Locker): --network.
-import { rmSync } from 'node:fs';
-import { openCgroup } from '../cgroups';
-import { teardownNetwork } from './setup';
+import { teardownAfterExit } from './after-exit';
 
 const [id = '', dir, ...flags] = process.argv.slice(2);
 if (!/^[0-9a-f]{12}$/.test(id) || flags.some((f) => f !== '--network' && f !== '--rm') || (flags.includes('--rm') && !dir)) {
   process.stderr.write('usage: teardown-cli.js CONTAINER_ID (12 hex digits) DIR [--network] [--rm]\n');
   process.exit(2);
 }
-if (flags.length === 0 || flags.includes('--network')) teardownNetwork(id, dir);
-if (flags.includes('--rm')) {
-  // The container's processes are gone (its PID 1 ended, the kernel killed the rest): the cgroup
-  // empties, then nothing of it is left but what another command may still be reading.
-  openCgroup(id).remove().catch((e: Error) => process.stderr.write(`locker: removing the cgroup of ${id}: ${e.message}\n`)).finally(() => {
-    rmSync(dir!, { recursive: true, force: true });
-  });
-}
+teardownAfterExit(id, dir, { network: flags.length === 0 || flags.includes('--network'), remove: flags.includes('--rm') })
+  .catch((e: Error) => process.stderr.write(`locker: removing the cgroup of ${id}: ${e.message}\n`));
