@@ -72,7 +72,7 @@ export async function topCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, [{ names: ['json'], value: false }], 'top');
   const [id] = p.rest;
   if (!id || p.rest.length > 1) throw new LockerError('locker top needs one container id; see locker ps');
-  const procs = (await new Runtime().inspect(id)).containerProcesses;
+  const procs = (await new Runtime().inspectContainerOnly(id)).containerProcesses;
   if (p.options.has('json')) {
     cliIo().stdout.write(JSON.stringify(procs, null, 2) + '\n');
     return 0;

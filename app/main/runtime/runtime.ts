@@ -37,7 +37,7 @@ import { handBackExitCommand, takeOverExitCommand, writeExitCommand } from './ne
 import { teardownAfterExit } from './network/after-exit';
 import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
-import { inspectContainerAsync, interfacesAsync, listDirectory, natRulesAsync } from './inspect';
+import { inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, natRulesAsync, type ContainerInspection } from './inspect';
 import { DetachedLaunch, exitSettled, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
@@ -546,21 +546,51 @@ export class Runtime implements ContainerRuntime {
   }
 
   async inspect(id: string): Promise<Inspection> {
+    const r = this.inspectable(id);
+    // The /proc views (in the inspection worker) and the interfaces at the same time.
+    const [inspection, network] = await Promise.all([inspectContainerAsync(this.inspectTarget(r)), this.networkViews(r)]);
+    return this.withCgroupAndNetwork(r, inspection, network);
+  }
+
+  /**
+   * inspect without the host's process table (`locker top`): the same parts and containerProcesses,
+   * read from the container's processes alone, so its cost follows the container, not the host.
+   */
+  async inspectContainerOnly(id: string): Promise<ContainerInspection> {
+    const r = this.inspectable(id);
+    const network = this.networkViews(r);
+    return this.withCgroupAndNetwork(r, inspectContainerOnly(this.inspectTarget(r)), await network);
+  }
+
+  private inspectable(id: string): ContainerRecord {
     const r = this.find(id);
     if (r.state !== 'running') throw new LockerError(`container ${r.name} has exited; only running containers can be inspected`);
-    const inspection = await inspectContainerAsync({ id: r.id, pid: r.pid, execPids: [...(this.execPids.get(r.id) ?? [])] });
-    const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
-    if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
+    return r;
+  }
+
+  private inspectTarget(r: ContainerRecord): { id: string; pid: number; execPids: number[] } {
+    return { id: r.id, pid: r.pid, execPids: [...(this.execPids.get(r.id) ?? [])] };
+  }
+
+  /** The interfaces on both sides and the NAT rules; undefined when they cannot be read. */
+  private async networkViews(r: ContainerRecord): Promise<Inspection['network']> {
     try {
       // The NAT rules are read as the kernel has them now (their counters), here rather than at launch;
       // `ip` and `nft` run from the inspection worker: their spawns would cost this thread a fork each.
       const nat = r.network?.nat;
       const [host, container, rules] = await Promise.all([interfacesAsync('host'), interfacesAsync(r.pid), nat && natRulesAsync(nat.table)]);
       const info = r.network && nat ? { ...r.network, nat: { ...nat, rules: rules ?? nat.rules } } : r.network;
-      inspection.network = { info, host, container };
+      return { info, host, container };
     } catch {
       // iproute2 missing or the container just ended: the rest of the inspection still stands.
+      return undefined;
     }
+  }
+
+  private withCgroupAndNetwork<T extends ContainerInspection>(r: ContainerRecord, inspection: T, network: Inspection['network']): T {
+    const cgroup = this.live.get(r.id)?.cgroup ?? (r.limits ? openCgroup(r.id) : undefined);
+    if (cgroup) inspection.resources = { paths: cgroup.paths, limits: r.limits ?? {}, stats: cgroup.stats() };
+    if (network) inspection.network = network;
     return inspection;
   }
 

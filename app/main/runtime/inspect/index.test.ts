@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { inspectContainer } from './index';
+import { inspectContainer, inspectContainerOnly } from './index';
 import { startUnshare } from './testing';
 
 test('inspectContainer composes every view of one container', async (t) => {
@@ -29,4 +29,21 @@ test('inspectContainer composes every view of one container', async (t) => {
   assert.equal(i.gidMap.trim().split(/\s+/).join(' '), '0 0 4294967295');
   assert.ok(i.mounts.some((m) => m.mountPoint === '/proc' && m.fsType === 'proc'));
   JSON.stringify(i); // plain data
+});
+
+test('inspectContainerOnly is inspectContainer without the host table', async (t) => {
+  const c = await startUnshare(['--pid', '--fork', '--mount-proc', '--uts', '--mount', 'sh', '-c',
+    'hostname only-test; sleep 30 & sleep 30 & echo ready; wait']);
+  t.after(() => c.stop());
+  let whole = inspectContainer({ id: 'c0ffee', pid: c.pid });
+  for (let tries = 0; tries < 200 && whole.containerProcesses.filter((p) => p.name === 'sleep').length < 2; tries++) {
+    await new Promise((r) => setTimeout(r, 10));
+    whole = inspectContainer({ id: 'c0ffee', pid: c.pid });
+  }
+  const { hostProcesses, ...rest } = whole;
+  assert.ok(hostProcesses.length > rest.containerProcesses.length);
+  assert.equal(rest.containerProcesses.length, 3);
+  assert.deepEqual(inspectContainerOnly({ id: 'c0ffee', pid: c.pid }), rest);
+  // The full one keeps its keys in the order locker inspect has always printed them.
+  assert.deepEqual(Object.keys(whole), ['id', 'pid', 'hostname', 'hostProcesses', 'containerProcesses', 'namespaces', 'uidMap', 'gidMap', 'mounts', 'confinement']);
 });

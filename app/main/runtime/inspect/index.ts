@@ -4,7 +4,7 @@ import { confinement } from './confinement';
 import { hostnames } from './hostname';
 import { gidMap, mountTable, uidMap } from './identity';
 import { compareNamespaces } from './namespaces';
-import { hostProcessTable } from './processes';
+import { containerProcessesOnly, hostProcessTable } from './processes';
 import { inspectInWorker } from './process-table-async';
 
 /** `execPids`: processes that joined the container after it started (locker exec). */
@@ -17,15 +17,32 @@ export async function inspectContainerAsync(c: { id: string; pid: number; execPi
   return inspectInWorker(c, () => inspectContainer(c));
 }
 
+/** An inspection without the host's process table, for what needs only the container's (locker top). */
+export type ContainerInspection = Omit<Inspection, 'hostProcesses'>;
+
+/**
+ * inspectContainer without the host table: the same parts, the same containerProcesses, read from
+ * the container's processes alone (processes.ts, containerProcessesOnly), so its cost follows the
+ * container and not the host's process count.
+ */
+export function inspectContainerOnly(c: { id: string; pid: number; execPids?: number[] }): ContainerInspection {
+  return containerParts(c, containerProcessesOnly(c.pid, c.execPids));
+}
+
 function withProcesses(c: { id: string; pid: number }, hostProcesses: ProcessEntry[]): Inspection {
+  // hostProcesses where it always was among the keys: `locker inspect` prints them in this order.
+  const { id, pid, hostname, ...rest } = containerParts(c, hostProcesses.filter((p) => p.inContainer));
+  return { id, pid, hostname, hostProcesses, ...rest };
+}
+
+function containerParts(c: { id: string; pid: number }, containerProcesses: ProcessEntry[]): ContainerInspection {
   const namespaces = compareNamespaces(c.pid);
   const uids = uidMap(c.pid);
   return {
     id: c.id,
     pid: c.pid,
     hostname: hostnames(c.pid),
-    hostProcesses,
-    containerProcesses: hostProcesses.filter((p) => p.inContainer),
+    containerProcesses,
     namespaces,
     uidMap: uids,
     gidMap: gidMap(c.pid),
@@ -35,7 +52,7 @@ function withProcesses(c: { id: string; pid: number }, hostProcesses: ProcessEnt
 }
 
 export { hostProcessTableAsync, interfacesAsync, natRulesAsync } from './process-table-async';
-export { hostProcessTable, containerProcessTable, parseStat, parseNSpid, formatCmdline } from './processes';
+export { hostProcessTable, containerProcessTable, containerProcessesOnly, parseStat, parseNSpid, formatCmdline } from './processes';
 export { compareNamespaces, namespaceLink, sharesNamespace, NAMESPACE_TYPES } from './namespaces';
 export { uidMap, gidMap, mountTable, parseMountInfo, unescapeMountField } from './identity';
 export { containerHostname, hostHostname, hostnames } from './hostname';

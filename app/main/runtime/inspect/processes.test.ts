@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { containerProcessTable, formatCmdline, hostProcessTable, parseNSpid, parseStat } from './processes';
+import { spawn } from 'node:child_process';
+import { containerProcessTable, containerProcessesOnly, formatCmdline, hostProcessTable, parseNSpid, parseStat } from './processes';
 import { childrenOf, startUnshare } from './testing';
 
 test('parseStat takes comm up to the last parenthesis', () => {
@@ -85,4 +86,26 @@ test('a snapshot of the whole host table holds every process that lived througho
   const missing = [...before].filter((p) => after.has(p) && !table.has(p));
   assert.deepEqual(missing, []);
   assert.ok(table.has(process.pid) && table.has(1));
+});
+
+test('the container-only walk finds what the host table marks: the same entries, a zombie and an exec\'d tree too', async (t) => {
+  // PID 1 execs sleep after a background child ends: that child stays a zombie (nobody waits for it).
+  const c = await startUnshare(['--pid', '--fork', '--mount-proc', 'sh', '-c',
+    `sh -c 'sleep 30 & sleep 30 & wait' & /bin/true & echo ready; exec sleep 30`]);
+  t.after(() => c.stop());
+  // A process that joined later (as locker exec's do): not the init's descendant, given as an extra root.
+  const joined = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore', detached: true });
+  t.after(() => process.kill(-joined.pid!, 'SIGKILL'));
+  const extra = [joined.pid!];
+  const full = (): ReturnType<typeof containerProcessTable> => containerProcessTable(c.pid, hostProcessTable(c.pid, extra));
+  const deadline = Date.now() + 5000;
+  // init (sleep), inner sh, its two sleeps, the zombie; the joined sh and its sleep.
+  while ((full().length < 7 || !full().some((p) => p.cmdline === '[true]')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const marked = full();
+  assert.equal(marked.length, 7, JSON.stringify(marked));
+  assert.ok(marked.some((p) => p.cmdline === '[true]'), 'the zombie is listed');
+  assert.deepEqual(containerProcessesOnly(c.pid, extra), marked);
+  // Without the extra root, neither finds the joined tree; a gone init has no processes at all.
+  assert.deepEqual(containerProcessesOnly(c.pid), containerProcessTable(c.pid, hostProcessTable(c.pid)));
+  assert.deepEqual(containerProcessesOnly(2 ** 22 + 1), []);
 });

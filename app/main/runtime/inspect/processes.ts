@@ -61,60 +61,130 @@ function numericEntries(): number[] {
 const cmdlines = new Map<string, string>();
 
 /**
+ * One process's entry (stat and cmdline), unmarked, and its key in the cmdline cache; null when it
+ * is gone. The cache is used by whole-table reads only, which also drop the keys of ended processes.
+ */
+function readEntry(pid: number, cache?: Map<string, string>): { entry: ProcessEntry; key: string } | null {
+  const stat = readProcText(`/proc/${pid}/stat`);
+  if (stat === null) return null; // exited meanwhile
+  const parsed = parseStat(stat);
+  if (!parsed) return null;
+  const key = `${pid}:${parsed.startTime}:${parsed.name}`;
+  let cmdline = cache?.get(key);
+  if (cmdline === undefined) {
+    cmdline = formatCmdline(readProcFile(`/proc/${pid}/cmdline`), parsed.name);
+    // Zombies and processes still exec'ing have no cmdline yet: read those again next time.
+    if (!cmdline.startsWith('[')) cache?.set(key, cmdline);
+  }
+  return { entry: { pid, ppid: parsed.ppid, name: parsed.name, cmdline, inContainer: false }, key };
+}
+
+/** Entries by pid, and the pids of each one's children (by their ppid). */
+function indexed(entries: ProcessEntry[]): { byPid: Map<number, ProcessEntry>; children: Map<number, number[]> } {
+  const byPid = new Map<number, ProcessEntry>();
+  const children = new Map<number, number[]>();
+  for (const e of entries) {
+    byPid.set(e.pid, e);
+    const siblings = children.get(e.ppid);
+    if (siblings) siblings.push(e.pid);
+    else children.set(e.ppid, [e.pid]);
+  }
+  return { byPid, children };
+}
+
+/**
+ * Marks containerInitPid, the extraRoots and all their descendants in byPid (`inContainer`), and
+ * gives each its PID and parent's PID inside the container (from NSpid). Nothing when the init is gone.
+ */
+function markContainer(containerInitPid: number, extraRoots: number[], { byPid, children }: ReturnType<typeof indexed>): void {
+  if (!byPid.has(containerInitPid)) return;
+  const queue = [containerInitPid, ...extraRoots.filter((p) => byPid.has(p))];
+  for (let i = 0; i < queue.length; i++) {
+    const e = byPid.get(queue[i]);
+    if (!e || e.inContainer) continue;
+    e.inContainer = true;
+    for (const c of children.get(e.pid) ?? []) queue.push(c);
+  }
+  for (const pid of queue) {
+    const e = byPid.get(pid);
+    if (!e) continue;
+    const status = readProcText(`/proc/${pid}/status`);
+    const ns = status === null ? null : parseNSpid(status);
+    e.containerPid = ns ? ns[ns.length - 1] : undefined;
+  }
+  for (const pid of queue) {
+    const e = byPid.get(pid);
+    if (!e) continue;
+    const parent = byPid.get(e.ppid);
+    // The init's parent is outside the container: inside, its ppid reads as 0.
+    e.containerPpid = pid === containerInitPid || !parent?.inContainer ? 0 : parent.containerPid;
+  }
+}
+
+/**
  * Every host process, with `inContainer` set for containerInitPid and all its descendants, and for
  * extraRoots (processes that joined the container later, e.g. `locker exec`) and theirs.
  */
 export function hostProcessTable(containerInitPid: number, extraRoots: number[] = []): ProcessEntry[] {
   const entries: ProcessEntry[] = [];
   const seen = new Set<string>();
-  const byPid = new Map<number, ProcessEntry>();
-  const children = new Map<number, number[]>();
   for (const pid of numericEntries()) {
-    const stat = readProcText(`/proc/${pid}/stat`);
-    if (stat === null) continue; // exited between readdir and read
-    const parsed = parseStat(stat);
-    if (!parsed) continue;
-    const key = `${pid}:${parsed.startTime}:${parsed.name}`;
-    seen.add(key);
-    let cmdline = cmdlines.get(key);
-    if (cmdline === undefined) {
-      cmdline = formatCmdline(readProcFile(`/proc/${pid}/cmdline`), parsed.name);
-      // Zombies and processes still exec'ing have no cmdline yet: read those again next time.
-      if (!cmdline.startsWith('[')) cmdlines.set(key, cmdline);
-    }
-    const e: ProcessEntry = { pid, ppid: parsed.ppid, name: parsed.name, cmdline, inContainer: false };
-    entries.push(e);
-    byPid.set(pid, e);
-    const siblings = children.get(parsed.ppid);
-    if (siblings) siblings.push(pid);
-    else children.set(parsed.ppid, [pid]);
+    const read = readEntry(pid, cmdlines);
+    if (!read) continue;
+    seen.add(read.key);
+    entries.push(read.entry);
   }
   for (const key of cmdlines.keys()) if (!seen.has(key)) cmdlines.delete(key);
-  const init = byPid.get(containerInitPid);
-  if (init) {
-    const queue = [containerInitPid, ...extraRoots.filter((p) => byPid.has(p))];
-    for (let i = 0; i < queue.length; i++) {
-      const e = byPid.get(queue[i]);
-      if (!e || e.inContainer) continue;
-      e.inContainer = true;
-      for (const c of children.get(e.pid) ?? []) queue.push(c);
-    }
-    for (const pid of queue) {
-      const e = byPid.get(pid);
-      if (!e) continue;
-      const status = readProcText(`/proc/${pid}/status`);
-      const ns = status === null ? null : parseNSpid(status);
-      e.containerPid = ns ? ns[ns.length - 1] : undefined;
-    }
-    for (const pid of queue) {
-      const e = byPid.get(pid);
-      if (!e) continue;
-      const parent = byPid.get(e.ppid);
-      // The init's parent is outside the container: inside, its ppid reads as 0.
-      e.containerPpid = pid === containerInitPid || !parent?.inContainer ? 0 : parent.containerPid;
+  markContainer(containerInitPid, extraRoots, indexed(entries));
+  return entries;
+}
+
+/** The children of pid: those of each of its threads (a child belongs to the thread that forked it). */
+function childPids(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // gone
+  }
+  const out: number[] = [];
+  for (const tid of tids) {
+    const text = readProcText(`/proc/${pid}/task/${tid}/children`)?.trim();
+    if (text) for (const c of text.split(' ')) out.push(Number(c));
+  }
+  return out;
+}
+
+/** Whether this kernel lists children (CONFIG_PROC_CHILDREN): without it, only the host table finds them. */
+const listsChildren = ((): (() => boolean) => {
+  let known: boolean | undefined;
+  return () => (known ??= readProcText(`/proc/self/task/${process.pid}/children`) !== null);
+})();
+
+/**
+ * The container's processes alone, as containerProcessTable marks them in the host table (same
+ * entries, in pid order), found from the init and the extraRoots down through the children files:
+ * the reads follow the container's processes, not the host's (one of a thousand processes costs
+ * ~1 % of the host table).
+ */
+export function containerProcessesOnly(containerInitPid: number, extraRoots: number[] = []): ProcessEntry[] {
+  if (!listsChildren()) return containerProcessTable(containerInitPid, hostProcessTable(containerInitPid, extraRoots));
+  const entries: ProcessEntry[] = [];
+  const queue = [containerInitPid, ...extraRoots];
+  const queued = new Set(queue);
+  for (let i = 0; i < queue.length; i++) {
+    const read = readEntry(queue[i]);
+    if (!read) continue;
+    entries.push(read.entry);
+    for (const c of childPids(queue[i])) {
+      if (queued.has(c)) continue;
+      queued.add(c);
+      queue.push(c);
     }
   }
-  return entries;
+  entries.sort((a, b) => a.pid - b.pid);
+  markContainer(containerInitPid, extraRoots, indexed(entries));
+  return entries.filter((e) => e.inContainer);
 }
 
 /** The container's processes only (the marked subset of a host table). */
