@@ -177,7 +177,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let handle;
   try {
     handle = await rt.run(spec, {
-      stdio: stdio?.fds, signal: importing.signal, caller: callerOf(), onImportProgress: importProgressPrinter(),
+      stdio: stdio?.fds, signal: importing.signal, caller: callerOf(), releaseNetworkLater: cliIo().served, onImportProgress: importProgressPrinter(),
       onNote: (line) => cliIo().stderr.write(`locker: ${line}\n`),
     });
   } catch (e) {

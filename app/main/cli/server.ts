@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { peerCredentials, recvWithFds } from '../../../native/libc';
 import { NeedsOwnProcess, withCliIo, type CliIo, type CliSignal, type CliStream } from './io';
+import { networkReleased } from '../runtime/runtime';
 import { main } from './main';
 import { SERVED_COMMANDS } from './served-commands';
 
@@ -183,7 +184,8 @@ export async function serveCli(socketPath: string): Promise<void> {
     if (unlink && ours()) unlinkSync(socketPath);
     // Ended once the commands running now are done too (their clients wait for their answers).
     server.close();
-    const drained = (): void => void (active === 0 ? (resolve(), finish()) : setTimeout(drained, 50));
+    // A served run answered before its veth and address were released (RunOptions.releaseNetworkLater).
+    const drained = (): void => void (active === 0 ? networkReleased().then(() => (resolve(), finish())) : setTimeout(drained, 50));
     drained();
   }));
   const ours = (): boolean => {

@@ -18,6 +18,13 @@ export interface RunOptions {
    * namespace starts in, and its TERM, passed on without a terminal. Default: this process's.
    */
   caller?: { cwd: string; term?: string };
+  /**
+   * `exited` resolves once the status is recorded and what another launch could collide with is
+   * released (cgroup, NAT table, port locks, layer, record); the veth, which the kernel removes with
+   * the container's network namespace, and the address lease follow (networkReleased() waits for
+   * them). For a process that lives on and answers early: the resident CLI server.
+   */
+  releaseNetworkLater?: boolean;
   /** Progress of a tarball import (bytes of the tarball read), for a progress bar. */
   onImportProgress?: (p: ImportProgress) => void;
   /** One-line notes for the user about the launch (e.g. owners a rootless import could not keep). */

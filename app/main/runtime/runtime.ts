@@ -30,7 +30,7 @@ import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer, type ExecTarget } from './exec';
 import { createCgroup, needsCgroup, openCgroup, openCgroupJoin, type Cgroup, type CgroupHandle } from './cgroups';
 import { randomContainerId } from './ids';
-import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, setupNetwork, teardownNetwork, type NetworkPlan } from './network';
+import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, setupNetwork, teardownNetwork, teardownNetworkAfterExit, type NetworkPlan } from './network';
 import { checkPublishable } from './network/ports';
 import { etcFiles } from './network/etc-files';
 import { handBackExitCommand, takeOverExitCommand, writeExitCommand } from './network/exit-command';
@@ -324,7 +324,7 @@ export class Runtime implements ContainerRuntime {
         ? waitForExit(record.monitor!.pid).then(() => (this.disowned.delete(id)
           ? publicInfo(this.current(id) ?? record)
           : this.finish(record, recordedExit(dir)?.status ?? 9 /* killed with its monitor */, cgroup)))
-        : waitForExit(spawned.pid).then((status) => this.finish(record, status, cgroup));
+        : waitForExit(spawned.pid).then((status) => this.finish(record, status, cgroup, opts.releaseNetworkLater));
       this.live.set(id, { record, terminal: pty?.handle, exited, cgroup });
       this.emit();
       return { info: publicInfo(record), terminal: pty?.handle, exited };
@@ -406,12 +406,15 @@ export class Runtime implements ContainerRuntime {
     write('gid_map', formatIdMap(plan.gidMap!));
   }
 
-  private async finish(record: ContainerRecord, status: number, cgroup?: Cgroup): Promise<ContainerInfo> {
+  private async finish(record: ContainerRecord, status: number, cgroup?: Cgroup, releaseNetworkLater = false): Promise<ContainerInfo> {
     const { exitCode, signal } = decodeWaitStatus(status);
     const oomKilled = cgroup ? (cgroup.stats().memoryEvents.oomKill ?? 0) > 0 : undefined;
     Object.assign(record, { state: 'exited', exitCode, signal, finishedAt: Date.now(), oomKilled });
     if (cgroup) await cgroup.remove();
-    if (record.network?.mode === 'bridge' || record.network?.mode === 'pasta') teardownNetwork(record.id, this.store.containerDir(record.id));
+    if (record.network?.mode === 'bridge' || record.network?.mode === 'pasta') {
+      if (releaseNetworkLater) trackNetworkRelease(teardownNetworkAfterExit(record.id, this.store.containerDir(record.id)));
+      else teardownNetwork(record.id, this.store.containerDir(record.id));
+    }
     // A kept container keeps its files until rm (locker cp, locker start), as docker keeps them.
     if (!record.kept) removeLayer(this.store.containerDir(record.id));
     if (this.autoRemove || record.autoRemove) {
@@ -641,6 +644,18 @@ function isDir(path: string): boolean {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Network releases left to finish after a container's end (RunOptions.releaseNetworkLater). */
+const networkReleases = new Set<Promise<void>>();
+function trackNetworkRelease(release: Promise<void>): void {
+  const tracked = release.catch(() => undefined).finally(() => networkReleases.delete(tracked));
+  networkReleases.add(tracked);
+}
+
+/** Resolves once every network release left for later in this process is done. */
+export async function networkReleased(): Promise<void> {
+  while (networkReleases.size) await Promise.all([...networkReleases]);
+}
 
 const SIGTERM = 15;
 

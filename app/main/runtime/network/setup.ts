@@ -269,6 +269,37 @@ export function teardownNetwork(id: string, dir?: string): void {
   if (process.getuid?.() === 0) restoreForwardingIfUnused();
 }
 
+/** How long the kernel gets to take a dead container's veth away with its namespace. */
+const VETH_GONE_MS = 1000;
+
+/**
+ * teardownNetwork after the container ended, for a caller that need not wait for all of it (the
+ * resident CLI server answering its client). What another launch could collide with goes at once:
+ * the NAT table (its -p rules) and the port locks. The veth is the kernel's to remove: the
+ * container's network namespace died with its last process and takes the pair along, while an
+ * RTM_DELLINK now would wait for that (10-20 ms, rtnl). The address lease goes once the veth is
+ * gone, and ip_forward is put back then. Resolves when all is released; a veth still there after
+ * VETH_GONE_MS (something else holds the namespace) is deleted.
+ */
+export async function teardownNetworkAfterExit(id: string, dir?: string): Promise<void> {
+  if (dir) stopPasta(dir);
+  let veth: string | undefined;
+  try {
+    veth = hostVethName(id);
+  } catch {
+    /* not a locker id: nothing of ours */
+  }
+  if (veth && process.getuid?.() === 0) removeNatTable(natTableName(veth));
+  releasePorts(id);
+  if (veth) {
+    const end = Date.now() + VETH_GONE_MS;
+    while (linkExists(veth) && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    deleteLink(veth);
+  }
+  for (const l of leases()) if (l.id === id) releaseAddress(l.address);
+  if (process.getuid?.() === 0) restoreForwardingIfUnused();
+}
+
 /**
  * Cleans up after crashed runtimes: leases whose process is gone (and that `isAlive`, when given,
  * does not vouch for), their veths, and locker veths with no lease. Returns what was removed.
