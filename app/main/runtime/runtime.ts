@@ -37,7 +37,8 @@ import { handBackExitCommand, takeOverExitCommand, writeExitCommand } from './ne
 import { teardownAfterExit } from './network/after-exit';
 import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
-import { inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, natRulesAsync, type ContainerInspection } from './inspect';
+import { inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, type ContainerInspection } from './inspect';
+import { natRulesLive } from './network/nat';
 import { DetachedLaunch, exitSettled, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
@@ -578,10 +579,11 @@ export class Runtime implements ContainerRuntime {
   /** The interfaces on both sides and the NAT rules; undefined when they cannot be read. */
   private async networkViews(r: ContainerRecord): Promise<Inspection['network']> {
     try {
-      // The NAT rules are read as the kernel has them now (their counters), here rather than at launch;
-      // `ip` and `nft` run from the inspection worker: their spawns would cost this thread a fork each.
+      // The NAT rules with their counters as the kernel has them now: one netlink dump (natRulesLive),
+      // no nft process; the interfaces are netlink dumps too.
       const nat = r.network?.nat;
-      const [host, container, rules] = await Promise.all([interfacesAsync('host'), interfacesAsync(r.pid), nat && natRulesAsync(nat.table)]);
+      const [host, container] = await Promise.all([interfacesAsync('host'), interfacesAsync(r.pid)]);
+      const rules = nat && natRulesLive(nat.table, nat.rules);
       const info = r.network && nat ? { ...r.network, nat: { ...nat, rules: rules ?? nat.rules } } : r.network;
       return { info, host, container };
     } catch {

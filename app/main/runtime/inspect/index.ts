@@ -51,7 +51,7 @@ function containerParts(c: { id: string; pid: number }, containerProcesses: Proc
   };
 }
 
-export { hostProcessTableAsync, interfacesAsync, natRulesAsync } from './process-table-async';
+export { hostProcessTableAsync, interfacesAsync } from './process-table-async';
 export { hostProcessTable, containerProcessTable, containerProcessesOnly, parseStat, parseNSpid, formatCmdline } from './processes';
 export { compareNamespaces, namespaceLink, sharesNamespace, NAMESPACE_TYPES } from './namespaces';
 export { uidMap, gidMap, mountTable, parseMountInfo, unescapeMountField } from './identity';

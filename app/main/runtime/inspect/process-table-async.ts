@@ -112,18 +112,6 @@ export async function inspectInWorker(c: { id: string; pid: number; execPids?: n
   return { ...inspection };
 }
 
-/** natRulesNow (network/nat.ts: `nft list table`, its counters now), spawned from the worker. */
-export async function natRulesAsync(table: string): Promise<string | undefined> {
-  try {
-    const got = await ask<string | undefined>({ kind: 'natRules', table });
-    if (got) return got.value;
-  } catch {
-    // the worker failed: spawn it here
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../network/nat') as typeof import('../network/nat')).natRulesNow(table);
-}
-
 /**
  * The interfaces of the host or of `pid`'s network namespace (network/interfaces.ts): netlink dumps
  * on this thread (a few syscalls that never wait; a container's socket is made by a thread of its

@@ -12,9 +12,7 @@ import { hostProcessTable } from './processes';
 export type WorkerRequest =
   | { kind: 'table'; initPid: number; extraRoots: number[] }
   /** base: the seq of the copy of this container's last inspection the main thread holds. */
-  | { kind: 'inspect'; container: { id: string; pid: number; execPids?: number[] }; base?: number }
-  /** The rules of a container's nftables table with their counters now (`nft list table`). */
-  | { kind: 'natRules'; table: string };
+  | { kind: 'inspect'; container: { id: string; pid: number; execPids?: number[] }; base?: number };
 
 /** The whole inspection, or what changed since the copy `base` (the main thread applies it). */
 export type InspectReply = { seq: number; full: Inspection } | { seq: number; base: number; changes: InspectionDiff };
@@ -40,11 +38,6 @@ function inspect(req: Extract<WorkerRequest, { kind: 'inspect' }>): InspectReply
 }
 
 function answer(req: WorkerRequest): unknown {
-  if (req.kind === 'natRules') {
-    // a spawn from a big process costs the spawning thread a fork's page tables: this one's
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../network/nat') as typeof import('../network/nat')).natRulesNow(req.table);
-  }
   if (req.kind === 'table') return hostProcessTable(req.initPid, req.extraRoots);
   return inspect(req);
 }

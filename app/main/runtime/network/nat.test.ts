@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { PortSpec } from '../../../shared/types';
 import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
-import { addContainerNat, lockerNatTables, natBatch, natListing, natScript, natTable, removeNatTable, sendNftBatch } from './nat';
+import { addContainerNat, lockerNatTables, natBatch, natListing, natScript, natTable, natRulesLive, removeNatTable, sendNftBatch } from './nat';
 import { NLM_F_ACK, parseAttrs } from './netlink';
 import { NFPROTO_IPV4, counter, newRule, newSourcePrefixSet, nftType } from './nftables';
 
@@ -148,7 +148,10 @@ describe('nf_tables over netlink, nft itself as the peer (root)', { skip }, () =
       assert.equal(r.status, 0, String(r.stderr));
       assert.equal(listed(ours).replaceAll(ours, 'NAME'), listed(reference).replaceAll(reference, 'NAME'));
       assert.equal(listed(ours), added.rules);
+      // Its live listing over netlink (a GETRULE dump, counters from the kernel) is nft's own.
+      assert.equal(natRulesLive(added.table, added.rules), listed(ours));
       assert.equal(removeNatTable(ours), true);
+      assert.equal(natRulesLive(added.table, added.rules), undefined, 'a table that is gone lists as nothing');
       assert.ok(tableGone(ours));
       assert.equal(removeNatTable(ours), false, 'a missing table is fine');
     });

@@ -10,17 +10,16 @@
 // touches a rule of anyone else (no handles, no flush).
 // The table is described once (natTable) and given three ways: as an nft script (natScript, what
 // `locker equivalent` shows), as `nft list table` prints it (natListing, what inspect shows), and as
-// one nf_tables netlink batch (natBatch, what Locker sends: no nft process on the launch path).
-import { execFile } from 'node:child_process';
+// one nf_tables netlink batch (natBatch, what Locker sends: no nft process on the launch path);
+// inspect reads the live counters with one GETRULE dump (natRulesLive), no nft process either.
 import { SyscallError } from '../../../../native/errors';
 import { describeErrno } from '../../../../native/libc';
 import { LockerError } from '../errors';
 import type { PortSpec } from '../../../shared/types';
-import { tool } from './ip';
 import { NETLINK_NETFILTER, NetlinkSocket } from './netlink';
 import {
   ANONYMOUS_SET, NFPROTO_IPV4, batch, batchWords, be16, bitwise, cmp, counter, ctStatus, delTable, dnatFromRegisters, fibDaddrType, getTables, hostU32,
-  ifname, immediate, lookup, masq, meta, newBaseChain, newRule, newSourcePrefixSet, newTable, payload, prefixRange, tableNames, REG1, REG2,
+  getRules, ifname, immediate, lookup, masq, meta, newBaseChain, newRule, newSourcePrefixSet, newTable, payload, prefixRange, ruleCounters, tableNames, REG1, REG2,
   type Expr, type Hook, type NftMessage,
 } from './nftables';
 import { ipv4 } from './rtnetlink';
@@ -236,18 +235,29 @@ export function lockerNatTables(): string[] {
 }
 
 /**
- * The table as `nft list table` prints it now, counters included (inspect, the kernel picture):
- * asynchronous and off the launch path; undefined when nft is missing or the table is gone.
+ * The table as `nft list table` prints it now, from its listing when made (addContainerNat's
+ * `rules`) with each rule's counter as the kernel has it: one netlink dump, no nft process (inspect
+ * reads it at every refresh). undefined when the table is gone or cannot be read.
  */
-export function natRulesNow(table: string): Promise<string | undefined> {
-  let nft: string;
+export function natRulesLive(table: string, listing: string): string | undefined {
+  const [family, name] = table.split(' ');
+  if (family !== FAMILY || !name) return undefined;
+  let rules;
   try {
-    nft = tool('nft', 'nftables');
+    const request = getRules(NFPROTO_IPV4, name);
+    rules = ruleCounters(withNfSocket((nl) => nl.dump(request.what, request.message)));
   } catch {
-    return Promise.resolve(undefined);
+    return undefined;
   }
-  return new Promise((resolve) => {
-    execFile(nft, ['list', 'table', ...table.split(' ')], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' } },
-      (error, stdout) => resolve(error ? undefined : stdout));
-  });
+  if (rules.length === 0) return undefined;
+  const byChain = new Map<string, typeof rules>();
+  for (const r of rules) byChain.set(r.chain, [...(byChain.get(r.chain) ?? []), r]);
+  let chain = '';
+  return listing.split('\n').map((line) => {
+    const c = /^\tchain (\S+) \{$/.exec(line);
+    if (c) chain = c[1];
+    if (!/counter packets \d+ bytes \d+/.test(line)) return line;
+    const live = byChain.get(chain)?.shift();
+    return live?.packets === undefined ? line : line.replace(/counter packets \d+ bytes \d+/, `counter packets ${live.packets} bytes ${live.bytes}`);
+  }).join('\n');
 }

@@ -15,6 +15,7 @@ const NFT_MSG_GETTABLE = 1;
 const NFT_MSG_DELTABLE = 2;
 const NFT_MSG_NEWCHAIN = 3;
 const NFT_MSG_NEWRULE = 6;
+const NFT_MSG_GETRULE = 7;
 const NFT_MSG_NEWSET = 9;
 const NFT_MSG_NEWSETELEM = 12;
 /** Message type of an nf_tables message: subsystem in the high byte. */
@@ -42,6 +43,8 @@ const NFTA_LIST_ELEM = 1;
 const NFTA_EXPR_NAME = 1;
 const NFTA_EXPR_DATA = 2;
 const NFTA_DATA_VALUE = 1;
+const NFTA_COUNTER_BYTES = 1;
+const NFTA_COUNTER_PACKETS = 2;
 const NFTA_SET_TABLE = 1;
 const NFTA_SET_NAME = 2;
 const NFTA_SET_FLAGS = 3;
@@ -126,6 +129,42 @@ export function tableNames(answers: readonly ReceivedMessage[]): string[] {
     const name = parseAttrs(m.payload, 4).get(NFTA_TABLE_NAME);
     return name ? name.subarray(0, name.indexOf(0) < 0 ? name.length : name.indexOf(0)).toString('utf8') : '';
   }).filter(Boolean);
+}
+
+/** `list table`'s rules over netlink: a GETRULE dump of one table (no nft process). */
+export function getRules(family: number, table: string): NftMessage {
+  return { message: message(nftType(NFT_MSG_GETRULE), NLM_F_REQUEST | NLM_F_DUMP, nfgenmsg(family), [stringAttr(NFTA_RULE_TABLE, table)]), what: `getrule ${familyName(family)} ${table} (dump)` };
+}
+
+/** Every attribute in order (parseAttrs keeps the last of a type; a list repeats NFTA_LIST_ELEM). */
+function attrList(buf: Buffer): Array<[number, Buffer]> {
+  const out: Array<[number, Buffer]> = [];
+  for (let off = 0; off + 4 <= buf.length;) {
+    const len = buf.readUInt16LE(off);
+    if (len < 4 || off + len > buf.length) break;
+    out.push([buf.readUInt16LE(off + 2) & 0x3fff, buf.subarray(off + 4, off + len)]);
+    off += (len + 3) & ~3;
+  }
+  return out;
+}
+
+const cString = (b: Buffer | undefined): string => (b ? b.subarray(0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)).toString('utf8') : '');
+
+/** Each rule of a GETRULE dump's answers, in the kernel's order: its chain and its counter's values. */
+export function ruleCounters(answers: readonly ReceivedMessage[]): Array<{ chain: string; packets: bigint; bytes: bigint } | { chain: string; packets?: undefined; bytes?: undefined }> {
+  return answers.filter((m) => m.type === nftType(NFT_MSG_NEWRULE)).map((m) => {
+    const attrs = parseAttrs(m.payload, 4);
+    const chain = cString(attrs.get(NFTA_RULE_CHAIN));
+    for (const [type, elem] of attrList(attrs.get(NFTA_RULE_EXPRESSIONS) ?? Buffer.alloc(0))) {
+      if (type !== NFTA_LIST_ELEM) continue;
+      const expr = parseAttrs(elem);
+      if (cString(expr.get(NFTA_EXPR_NAME)) !== 'counter') continue;
+      const data = parseAttrs(expr.get(NFTA_EXPR_DATA) ?? Buffer.alloc(0));
+      const u64 = (b: Buffer | undefined): bigint => (b && b.length >= 8 ? b.readBigUInt64BE(0) : 0n);
+      return { chain, packets: u64(data.get(NFTA_COUNTER_PACKETS)), bytes: u64(data.get(NFTA_COUNTER_BYTES)) };
+    }
+    return { chain };
+  });
 }
 
 /** A base chain: `chain NAME { type TYPE hook HOOK priority PRIORITY; policy accept; }` (named after its hook). */
