@@ -39,6 +39,12 @@ describe('a running container seen from another process', () => {
       if (ns.type === 'user') assert.equal(ns.shared, true);
     }
     assert.ok(info.inspection.mounts.some((m: { mountPoint: string; fsType: string }) => m.mountPoint === '/proc' && m.fsType === 'proc'));
+    // The host's whole table only with --host-processes (the app's side-by-side view); then it holds the init too.
+    assert.equal(info.inspection.hostProcesses, undefined);
+    const withHost = JSON.parse(sb.run(['inspect', '--host-processes', 'web']).stdout);
+    assert.ok(withHost.inspection.hostProcesses.some((p: { pid: number }) => p.pid === c.pid));
+    assert.ok(withHost.inspection.hostProcesses.some((p: { pid: number }) => p.pid === process.pid), 'and processes outside the container');
+    assert.deepEqual(withHost.inspection.containerProcesses.map((p: { pid: number }) => p.pid), info.inspection.containerProcesses.map((p: { pid: number }) => p.pid));
 
     // sleep as PID 1 has no SIGTERM handler, so the kernel drops SIGTERM and stop must escalate.
     const t0 = Date.now();

@@ -57,7 +57,9 @@ A container is just a Linux process with isolation. Commands:
                               copy files out of or into a container, running or exited and kept (resolved
                               inside it); - for a tar stream: cp ID:PATH - | tar -t, tar -c x | cp - ID:DIR
   rm [-f] ID...               remove a container's record (-f stops it first)
-  inspect ID|PID              namespaces, processes, hostnames, id maps and mounts as JSON
+  inspect [--host-processes] ID|PID
+                              namespaces, processes, hostnames, id maps and mounts as JSON (--host-processes:
+                              the host's whole process table too, as the app's side-by-side view has it)
   images [--json]             layered images imported (docker save archives, OCI layouts)
   rmi ID|NAME...              remove an image and its unshared layers (refused while a container uses it)
   image prune                 remove every image no container (running or kept) uses (image ls, image rm too)
@@ -154,7 +156,8 @@ async function rm(argv: string[]): Promise<number> {
 }
 
 async function inspect(argv: string[]): Promise<number> {
-  const [id] = parseArgs(argv, [], 'inspect').rest;
+  const p = parseArgs(argv, [{ names: ['host-processes'], value: false }], 'inspect');
+  const [id] = p.rest;
   if (!id) throw new LockerError('locker inspect needs a container id; see locker ps');
   const rt = new Runtime(READING);
   const info = rt.get(id);
@@ -165,7 +168,9 @@ async function inspect(argv: string[]): Promise<number> {
     cliIo().stdout.write(JSON.stringify(foreign, null, 2) + '\n');
     return 0;
   }
-  const details = info.state === 'running' ? await rt.inspect(id) : undefined;
+  // The container's own processes, found from its init down: the cost follows the container. The
+  // host's whole table (the app's side-by-side view) only when asked for.
+  const details = info.state !== 'running' ? undefined : flag(p, 'host-processes') ? await rt.inspect(id) : await rt.inspectContainerOnly(id);
   cliIo().stdout.write(JSON.stringify({ ...info, inspection: details }, null, 2) + '\n');
   return 0;
 }
