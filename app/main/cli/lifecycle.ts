@@ -218,6 +218,7 @@ export async function statsCommand(argv: string[]): Promise<number> {
   let prev = new Map(first.map((c) => [c.id, sampleUsage(c)]));
   let interrupted = false;
   cliIo().onSignal('SIGINT', () => (interrupted = true));
+  cliIo().onGone(() => (interrupted = true)); // served: its client is gone
   for (;;) {
     await new Promise((r) => setTimeout(r, once ? 500 : 1000));
     const now = wanted().filter((c) => c.state === 'running');
