@@ -64,6 +64,8 @@ export const DEVPTS_SUPER_MAGIC = 0x1cd1;
 /** Character devices the kernel numbers for /dev/ptmx (5:2) and the pty slaves (136+). */
 export const PTMX_DEV = { major: 5, minor: 2 } as const;
 export const TIOCSWINSZ = 0x5414;
+/** How many bytes a pipe holds now (an int filled in). */
+export const FIONREAD = 0x541b;
 export const CLOSE_RANGE_CLOEXEC = 4;
 export const WNOHANG = 1;
 

@@ -1,7 +1,9 @@
 // The native pre-exec step, driven directly: each planned call runs in the child, in order, and a
 // failure comes back as a SyscallError naming the call, its decoded arguments and the errno.
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLONE, MS, cloneFlagNames, mountFlagNames } from './constants';
 import { SyscallError } from './errors';
@@ -9,6 +11,20 @@ import { pipe2, reapBlocking } from './libc';
 import { Program } from './program';
 import { spawnProcess } from './spawn';
 import { syscallLog, type SyscallEntry } from './syscall-log';
+
+const sleepMs = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/** A process's state letter (R, S, Z…), or undefined once it is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
 
 function runCapture(flags: number, build: (p: Program, outFd: number) => Program): { out: string; status: number } {
   const [r, w] = pipe2(0o2000000);
@@ -71,6 +87,55 @@ describe('native step', () => {
 
   test('a failing execve is reported too', () => {
     assert.throws(() => spawnProcess({ flags: 0, program: new Program().execve('/no/such/binary', ['x'], []) }), /execve\("\/no\/such\/binary", \["x"\], \[0 vars\]\) failed: ENOENT/);
+  });
+
+  test("continueAt: the child's steps before it run while the parent does its part", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'locker-spawn-'));
+    const file = join(dir, 'early');
+    const fd = openSync(file, 'w');
+    try {
+      let seen = '';
+      const s = spawnProcess({
+        flags: CLONE.NEWUTS,
+        program: new Program().write(fd, 'early', file).sethostname('after-the-wait').execve('/bin/true', ['true'], []),
+        continueAt: 1,
+        beforeContinue: () => {
+          // The child is let go only after this returns: what it wrote, it wrote before.
+          const end = Date.now() + 20_000;
+          while ((seen = readFileSync(file, 'utf8')) === '' && Date.now() < end) sleepMs(10);
+        },
+      });
+      assert.equal(seen, 'early');
+      assert.deepEqual(s.steps.map((r) => r.step.name), ['write', 'read', 'sethostname']);
+      assert.equal(reapBlocking(s.pid), 0);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("continueAt: a child failing before its wait is the failure reported, not the parent's part that failed for its sake", () => {
+    let child = 0;
+    assert.throws(() => spawnProcess({
+      flags: 0,
+      program: new Program().chdir('/no/such/dir').execve('/bin/true', ['true'], []),
+      continueAt: 1,
+      beforeContinue: (pid) => {
+        child = pid;
+        // As a veth into a namespace that went with its process: the parent's part fails once the child is gone.
+        const end = Date.now() + 20_000;
+        while (processState(pid) !== 'Z' && Date.now() < end) sleepMs(10);
+        throw new Error('the parent part failed');
+      },
+    }), (e: unknown) => e instanceof SyscallError && e.message === 'chdir("/no/such/dir") failed: ENOENT (No such file or directory)');
+    assert.equal(processState(child), undefined, 'the child was reaped');
+    // The parent's own failure, the child being fine, is the parent's.
+    assert.throws(() => spawnProcess({
+      flags: 0, program: new Program().chdir('/').execve('/bin/true', ['true'], []), continueAt: 1,
+      beforeContinue: () => {
+        throw new Error('the parent part failed');
+      },
+    }), /^Error: the parent part failed$/);
   });
 
   test('fork after setns: the grandchild runs in the joined PID namespace', async () => {

@@ -1,9 +1,9 @@
 // Starts a process through the native pre-exec step and reports each step it ran.
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { cloneFlagNames } from './constants';
-import { errnoName } from './errors';
-import { close, fail, lockerSpawn, pipe2, kill, reapBlocking } from './libc';
+import { FIONREAD, cloneFlagNames } from './constants';
+import { errnoName, type SyscallError } from './errors';
+import { close, fail, ioctlInt, lockerSpawn, pipe2, kill, reapBlocking } from './libc';
 import { OPCODES, Program, type Step } from './program';
 import { StepCancelled, type PendingCall, type Stepper } from './stepper';
 import { syscallLog } from './syscall-log';
@@ -32,6 +32,13 @@ export interface SpawnOptions {
   program: Program;
   /** Runs after clone, before the child goes on: the parent writes uid/gid maps here. */
   beforeContinue?: (pid: number) => void;
+  /**
+   * The step of program before which the child waits for beforeContinue (default 0: before its
+   * first). A later one lets the child's own first steps run while the parent does its part; they
+   * must need nothing of it. A child failing in one of them is the failure reported, even when
+   * the parent's part then failed for its sake (e.g. its network namespace went with it).
+   */
+  continueAt?: number;
   /**
    * A cgroup v2 directory, open here, that the child is born in (clone3 CLONE_INTO_CGROUP): it never
    * runs outside it. Only where cloneIntoCgroupWorks(); `path` names it in the log.
@@ -165,11 +172,13 @@ function startSpawn(opts: SpawnOptions): Started {
   let program = opts.program;
   let syncW = -1;
   let syncR = -1;
+  const continueAt = opts.beforeContinue ? opts.continueAt ?? 0 : 0;
   if (opts.beforeContinue) {
     [syncR, syncW] = pipe2(O_CLOEXEC);
     program = new Program();
+    program.steps.push(...opts.program.steps.slice(0, continueAt));
     program.waitFor(syncR);
-    program.steps.push(...opts.program.steps);
+    program.steps.push(...opts.program.steps.slice(continueAt));
   }
   const { ret, reportR } = opts.via ? opts.via.clone(opts.flags, program, opts.intoCgroup) : cloneWithReport(opts.flags, program, opts.intoCgroup);
   const reapChild = opts.via ? opts.via.reap : reapBlocking;
@@ -186,18 +195,25 @@ function startSpawn(opts: SpawnOptions): Started {
       writeSync(syncW, Buffer.from([1]));
     }
   } catch (e) {
-    closeSync(reportR);
-    kill(pid, 9, 3 /* ESRCH */);
-    reapChild(pid);
-    throw e;
+    let own: SyscallError | undefined;
+    try {
+      kill(pid, 9, 3 /* ESRCH */);
+      reapChild(pid);
+      // It is gone, so what it reported is in the pipe already (read without waiting for EOF:
+      // another child cloned meanwhile may hold the write end until its execve).
+      if (continueAt > 0) own = readReport(program, availableBytes(reportR)).failure;
+    } finally {
+      closeSync(reportR);
+    }
+    throw own ?? e;
   } finally {
     if (syncW >= 0) close(syncW);
   }
   return { pid, reportR, program, reapChild };
 }
 
-/** The child's report, logged: its pid once it reached execve, or the first call that failed. */
-function settleSpawn({ pid, program, reapChild }: Started, report: Buffer): Spawned {
+/** The child's records, logged, up to the first call that failed. */
+function readReport(program: Program, report: Buffer): { steps: StepResult[]; innerPid?: number; failure?: SyscallError } {
   const steps: StepResult[] = [];
   let innerPid: number | undefined;
   for (let off = 0; off + RECORD <= report.length; off += RECORD) {
@@ -206,10 +222,25 @@ function settleSpawn({ pid, program, reapChild }: Started, report: Buffer): Spaw
     if (!step) continue;
     steps.push(childCall(step, rec));
     if (step.name === 'fork') innerPid = Number(rec.result);
-    if (rec.result < 0n && rec.err !== step.okErrno) {
-      reapChild(pid);
-      throw fail(step.name, step.args, rec.err);
-    }
+    if (rec.result < 0n && rec.err !== step.okErrno) return { steps, innerPid, failure: fail(step.name, step.args, rec.err) };
+  }
+  return { steps, innerPid };
+}
+
+/** What a pipe holds now, read without blocking (FIONREAD, then exactly that much). */
+function availableBytes(fd: number): Buffer {
+  const buf = Buffer.alloc(ioctlInt(fd, FIONREAD, 'FIONREAD'));
+  let got = 0;
+  while (got < buf.length) got += readSync(fd, buf, got, buf.length - got, null);
+  return buf;
+}
+
+/** The child's report, logged: its pid once it reached execve, or the first call that failed. */
+function settleSpawn({ pid, program, reapChild }: Started, report: Buffer): Spawned {
+  const { steps, innerPid, failure } = readReport(program, report);
+  if (failure) {
+    reapChild(pid);
+    throw failure;
   }
   if (diedBeforeExec(program.steps, steps.length)) {
     const status = reapChild(pid);

@@ -2,6 +2,7 @@
 // identity and the same last steps as init, from one implementation.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Program } from '../../../native/program';
 import { buildExecPlan, buildPlan } from './plan';
 
 const common = { executable: '/bin/sh', argv: ['sh'], env: ['PATH=/bin'], lastCap: 40 };
@@ -38,7 +39,7 @@ test('supplementary groups: cleared rootful (with or without a user namespace), 
   assert.ok(!init(true).includes('setgroups(0, NULL)'));
 });
 
-test('the cgroup files the parent opened are written first: before any setns (exec), before the network steps and the cgroup namespace (init)', () => {
+test('the cgroup files the parent opened are written first: before any setns (exec), before the cgroup namespace and the mounts (init)', () => {
   const cgroupFiles = [{ fd: 30, path: '/sys/fs/cgroup/pids/locker/c1/tasks' }, { fd: 31, path: '/sys/fs/cgroup/memory/locker/c1/tasks' }];
   const written = ['write(30</sys/fs/cgroup/pids/locker/c1/tasks>, "0", 1)', 'write(31</sys/fs/cgroup/memory/locker/c1/tasks>, "0", 1)'];
   const exec = names(buildExecPlan({ ...common, join: { user: 13, pid: 12 }, cgroupFiles, workdir: '/', rootless: false }).steps);
@@ -47,6 +48,24 @@ test('the cgroup files the parent opened are written first: before any setns (ex
     ...common, namespaces: ['pid', 'mnt', 'net', 'cgroup'], rootless: false, uid: 0, gid: 0, workdir: '/', joinsCgroup: true, cgroupFiles,
     network: (p) => p.sethostname('stands-for-the-network-steps'),
   }).program.steps);
-  assert.deepEqual(init.slice(0, 4), [...written, 'sethostname("stands-for-the-network-steps", 28)', 'unshare(CLONE_NEWCGROUP)']);
+  assert.deepEqual(init.slice(0, 3), [...written, 'unshare(CLONE_NEWCGROUP)']);
   assert.equal(init.filter((s) => s.startsWith('write(')).length, 2, 'nowhere else');
+});
+
+test("the network steps come once the root is made, before the capability drop; the child waits for the host's part there, or first in a user namespace", () => {
+  const layer = { kind: 'overlay' as const, lower: '/l', upper: '/u', work: '/w', merged: '/m' };
+  const network = (p: Program): void => {
+    p.sethostname('stands-for-the-network-steps');
+  };
+  const plan = buildPlan({ ...common, namespaces: ['pid', 'mnt', 'net', 'uts'], rootless: false, uid: 0, gid: 0, workdir: '/', layer, hostname: 'h', network });
+  const steps = names(plan.program.steps);
+  const net = steps.indexOf('sethostname("stands-for-the-network-steps", 28)');
+  // The host's half of the network (veth, NAT) is made while the child mounts: it waits only before its own half.
+  assert.equal(plan.hostPartBefore, net);
+  assert.ok(net > steps.indexOf('pivot_root(".", ".")') && net > steps.indexOf('getcwd(buf, 4096)'), steps.join('\n'));
+  assert.ok(net < steps.findIndex((s) => s.startsWith('capset(')) && net < steps.findIndex((s) => s.startsWith('seccomp(')), steps.join('\n'));
+  // Unmapped, nothing works: a child in a user namespace waits for its id maps first of all.
+  for (const rootless of [false, true]) {
+    assert.equal(buildPlan({ ...common, namespaces: ['user', 'mnt', 'net'], rootless, uid: 1000, gid: 1000, workdir: '/', layer, network }).hostPartBefore, 0);
+  }
 });

@@ -72,8 +72,8 @@ export interface PlanInput {
   /** --privileged: the host's device nodes (names under /dev) bound in, /sys writable, nothing masked. */
   privileged?: { devices: string[] };
   /**
-   * The container's own half of its network (network/setup.ts addContainerSteps): its first steps,
-   * in its new network namespace while it holds every capability there and before seccomp.
+   * The container's own half of its network (network/setup.ts addContainerSteps): after its mounts,
+   * in its new network namespace while it still holds every capability there and before seccomp.
    */
   network?: (p: Program) => void;
 }
@@ -88,6 +88,13 @@ export interface Plan {
   gidMap?: IdMap[];
   /** Rootless maps need setgroups denied first (user_namespaces(7)). */
   denySetgroups: boolean;
+  /**
+   * The first step that needs the parent's part (id maps, the host's half of the network): where
+   * the child waits for it (SpawnOptions.continueAt). In a user namespace that is its first step
+   * (nothing works unmapped); otherwise its network steps, so that its mounts and the host's
+   * network setup run at the same time.
+   */
+  hostPartBefore: number;
 }
 
 /** Where a rootful container with a user namespace maps its root: an unprivileged range. */
@@ -201,7 +208,6 @@ export function buildPlan(input: PlanInput): Plan {
   const flags = input.namespaces.reduce((f, n) => (n === 'cgroup' && lateCgroupNs ? f : f | NS_FLAG[n]), 0);
   const p = new Program();
   joinCgroup(p, input.cgroupFiles);
-  input.network?.(p);
   if (lateCgroupNs) p.unshare(CLONE.NEWCGROUP);
   let uidMap: IdMap[] | undefined;
   let gidMap: IdMap[] | undefined;
@@ -227,8 +233,10 @@ export function buildPlan(input: PlanInput): Plan {
   p.chdir(input.workdir);
   // An inherited fd reached through /proc/self/fd/N would leave the cwd on the host (CVE-2024-21626).
   p.getcwd();
+  const hostPartBefore = has('user') ? 0 : p.steps.length;
+  input.network?.(p);
   startContainerProcess(p, input);
-  return { flags, program: p, uidMap, gidMap, denySetgroups: has('user') && input.rootless };
+  return { flags, program: p, uidMap, gidMap, denySetgroups: has('user') && input.rootless, hostPartBefore };
 }
 
 /**

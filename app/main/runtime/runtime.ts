@@ -342,9 +342,9 @@ export class Runtime implements ContainerRuntime {
   /** The clone and the child's setup; the child's report is awaited, so concurrent launches overlap. */
   private async launch(id: string, plan: Plan, v: ValidSpec, intoCgroup?: CgroupHandle, detached?: DetachedLaunch, net?: NetworkPlan): Promise<{ pid: number; network: NetworkInfo }> {
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
-    const { beforeContinue, network } = this.setupHook(plan, v, net);
+    const { beforeContinue, continueAt, network } = this.setupHook(plan, v, net);
     try {
-      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, beforeContinue, intoCgroup, via: detached?.via }, within));
+      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, beforeContinue, continueAt, intoCgroup, via: detached?.via }, within));
       return { pid, network: within(network) };
     } catch (e) {
       throw this.launchError(e, v);
@@ -363,10 +363,14 @@ export class Runtime implements ContainerRuntime {
     }
   }
 
-  private setupHook(plan: Plan, v: ValidSpec, net?: NetworkPlan): { beforeContinue?: (pid: number) => void; network: () => NetworkInfo } {
+  private setupHook(plan: Plan, v: ValidSpec, net?: NetworkPlan): { beforeContinue?: (pid: number) => void; continueAt: number; network: () => NetworkInfo } {
     let network: NetworkInfo = { mode: 'host', note: HOST_NOTE };
     // The child waits on a pipe until it has its limits, id maps and the host's half of its network
-    // (its own half, and its cgroup, are its first steps): nothing runs unlimited, unmapped or unconnected.
+    // (its cgroup is its first step, its own half of the network its last before the capability
+    // drop): nothing runs unlimited, unmapped or unconnected. Without id maps it makes its mounts
+    // meanwhile (plan.hostPartBefore), unless it has ulimits: set from here, they would change
+    // under its steps.
+    const continueAt = v.ulimits.length ? 0 : plan.hostPartBefore;
     const beforeContinue = plan.uidMap || net || v.ulimits.length
       ? (pid: number): void => {
           setUlimits(pid, v.ulimits, this.rootless);
@@ -374,7 +378,7 @@ export class Runtime implements ContainerRuntime {
           if (net) network = setupNetwork(net, pid);
         }
       : undefined;
-    return { beforeContinue, network: () => network };
+    return { beforeContinue, continueAt, network: () => network };
   }
 
   /** A launch failure as the person who typed the spec can act on it. */

@@ -68,7 +68,10 @@ export function etcFiles(dir: string, imageRoot: string, hostname: string, hostN
   return out;
 }
 
-/** Once the address is known (set up while the child waits, before its mounts): the hostname's line gets it. */
+/**
+ * Once the address is known (while the child makes its mounts): the hostname's line gets it. Written
+ * in place, the same file: the child may have bound it over the image's already.
+ */
 export function writeHostsAddress(dir: string, address: string): void {
   const path = join(dir, 'hosts');
   let text: string;
