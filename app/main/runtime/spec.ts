@@ -116,7 +116,8 @@ export function keptCapabilities(add: readonly string[] = [], drop: readonly str
   const added = capabilityNames(add, '--cap-add');
   const dropped = capabilityNames(drop, '--cap-drop');
   const bounding = boundingSet();
-  const known = CAPS.filter((c) => capNumber(c) <= lastCap() && (bounding >> BigInt(capNumber(c))) & 1n);
+  const last = lastCap();
+  const known = CAPS.filter((c) => capNumber(c) <= last && (bounding >> BigInt(capNumber(c))) & 1n);
   const adds = added.filter((n) => n !== 'ALL') as CapName[];
   const base: CapName[] = added.includes('ALL') ? [...known] : [...DEFAULT_CAPS, ...adds];
   const kept = dropped.includes('ALL') ? adds : base.filter((c) => !dropped.includes(c));

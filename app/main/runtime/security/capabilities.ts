@@ -40,11 +40,14 @@ export function capNames(mask: bigint): string[] {
   return out;
 }
 
-/** The highest capability number the running kernel knows (/proc/sys/kernel/cap_last_cap). */
+let kernelLastCap: number | undefined;
+
+/** The highest capability number the running kernel knows (/proc/sys/kernel/cap_last_cap): read once, it is fixed at boot. */
 export function lastCap(): number {
+  if (kernelLastCap !== undefined) return kernelLastCap;
   try {
     const n = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-    if (Number.isInteger(n) && n >= 0 && n < 64) return n;
+    if (Number.isInteger(n) && n >= 0 && n < 64) return (kernelLastCap = n);
   } catch {
     // no procfs: fall back to the table
   }
