@@ -16,7 +16,7 @@
 // namespaces, groups, capabilities, no_new_privs and seccomp mode (samePrivileges). Anything else
 // (a process in a container or a user namespace, a sandboxed or capability-dropped one) gets
 // "fallback", and its command runs with Node there, with exactly its own privileges.
-import { chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, unlinkSync, write } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, unlinkSync, write, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -65,12 +65,31 @@ class FdWriter implements CliStream {
   private chain: Promise<void> = Promise.resolve();
   private broken = false;
   readonly isTTY: boolean;
+  private readonly direct: boolean;
+  private pending = 0;
   constructor(private readonly fd: number) {
     this.isTTY = isatty(fd);
+    let st;
+    try {
+      st = fstatSync(fd);
+    } catch {
+      // closed: every write fails, as it would in a CLI of its own
+    }
+    this.direct = !this.isTTY && !!st && (st.isFile() || st.isCharacterDevice());
   }
   write(text: string | Uint8Array): boolean {
     const buf = Buffer.from(text as Uint8Array);
-    this.chain = this.chain.then(() => this.writeAll(buf));
+    // A regular file or a device such as /dev/null takes it at once: no trip to the thread pool.
+    if (this.direct && !this.pending) {
+      try {
+        writeSync(this.fd, buf);
+      } catch {
+        this.broken = true;
+      }
+      return true;
+    }
+    this.pending++;
+    this.chain = this.chain.then(() => this.writeAll(buf)).finally(() => this.pending--);
     return true;
   }
   flush(): Promise<void> {
@@ -97,6 +116,7 @@ async function readRequest(fd: number): Promise<{ request: CliRequest; fds: numb
   let total = -1;
   const fds: number[] = [];
   const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+  let waits = 0;
   try {
     while (total < 0 || got < total) {
       const buf = Buffer.alloc(total < 0 ? 65536 : Math.min(total - got, 1 << 20));
@@ -106,7 +126,8 @@ async function readRequest(fd: number): Promise<{ request: CliRequest; fds: numb
       if (r.bytes < 0) {
         if (-r.bytes !== 11 /* EAGAIN */ && -r.bytes !== 4 /* EINTR */) throw new Error(`recvmsg: errno ${-r.bytes}`);
         if (Date.now() > deadline) throw new Error('no request from the client');
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        // The client sends as it connects: it is on its way (the next turn of the loop, mostly).
+        await new Promise((resolve) => (++waits < 50 ? setImmediate(resolve) : setTimeout(resolve, 1)));
         continue;
       }
       chunks.push(buf.subarray(0, r.bytes));
