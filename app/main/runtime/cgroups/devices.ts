@@ -2,7 +2,7 @@
 // which device nodes a container may create (mknod) and open, whatever nodes it finds or makes.
 // cgroup v1: the `devices` controller's files. cgroup v2 has no such files: the same list is
 // compiled here into a BPF_PROG_TYPE_CGROUP_DEVICE program and attached to the cgroup (as runc does).
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Koffi from 'koffi';
 import { O } from '../../../../native/constants';
@@ -41,10 +41,19 @@ export const DEFAULT_DEVICES: readonly DeviceRule[] = [
 /** A rule as cgroup v1's devices.allow and devices.list spell it: `c 1:3 rwm`. */
 export const v1RuleText = (r: DeviceRule): string => `${r.type} ${r.major}:${r.minor} ${r.access}`;
 
-/** cgroup v1: deny everything, then allow the list, in the container's `devices` directory. */
+/**
+ * cgroup v1: deny everything, then allow the list, in the container's `devices` directory. The
+ * kernel takes one rule per write(2) (the rest of a write is ignored), so each rule is a write of
+ * its own, all through one open devices.allow.
+ */
 export function v1WriteDevices(dir: string, rules: readonly DeviceRule[] = DEFAULT_DEVICES): void {
   writeFileSync(join(dir, 'devices.deny'), 'a');
-  for (const r of rules) writeFileSync(join(dir, 'devices.allow'), v1RuleText(r));
+  const allow = openSync(join(dir, 'devices.allow'), 'w');
+  try {
+    for (const r of rules) writeSync(allow, v1RuleText(r));
+  } finally {
+    closeSync(allow);
+  }
 }
 
 // --- cgroup v2: the allowlist as an eBPF program -------------------------------------------------
