@@ -71,11 +71,18 @@ function startServer(command) {
   if (!socket) return;
   const { SERVED_COMMANDS } = require(join(cliDir, 'served-commands.js'));
   if (!SERVED_COMMANDS.has(command)) return;
-  const { mkdirSync, openSync, closeSync } = require('node:fs');
+  const { mkdirSync, openSync, closeSync, statSync } = require('node:fs');
   const { dirname, resolve } = require('node:path');
   const { spawn } = require('node:child_process');
   try {
-    mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+    // Only in a data dir that exists (the command made it, or it was there): never a recursive
+    // mkdir, which under /proc retries ENOENT for ever (LOCKER_DATA_DIR=/proc/x).
+    if (!statSync(dirname(dirname(socket))).isDirectory()) return;
+    try {
+      mkdirSync(dirname(socket), { mode: 0o700 });
+    } catch (e) {
+      if (e.code !== 'EEXIST') return;
+    }
     const log = openSync(socket.replace(/\.sock$/, '.log'), 'w', 0o600);
     const env = { ...process.env, UV_THREADPOOL_SIZE: '16' };
     delete env.LOCKER_CLI_SERVER_START;

@@ -184,7 +184,12 @@ export interface CliServer {
 export async function serveCli(socketPath: string): Promise<void> {
   const stamp = buildStamp();
   const uid = process.getuid!();
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  // DATA_DIR/run, made by the CLI that started this server (bin/locker.js): never made recursively here.
+  try {
+    mkdirSync(dirname(socketPath), { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
   chmodSync(dirname(socketPath), 0o700);
   let active = 0;
   let stale = false;
