@@ -1,7 +1,7 @@
 // The native pre-exec step, driven directly: each planned call runs in the child, in order, and a
 // failure comes back as a SyscallError naming the call, its decoded arguments and the errno.
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { CLONE, MS, cloneFlagNames, mountFlagNames } from './constants';
 import { SyscallError } from './errors';
 import { pipe2, reapBlocking } from './libc';
 import { Program } from './program';
-import { spawnProcess } from './spawn';
+import { spawnProcess, spawnProcessAsync } from './spawn';
 import { syscallLog, type SyscallEntry } from './syscall-log';
 
 const sleepMs = (ms: number): void => {
@@ -136,6 +136,44 @@ describe('native step', () => {
         throw new Error('the parent part failed');
       },
     }), /^Error: the parent part failed$/);
+  });
+
+  test('light: the clone made by locker-nsexec gives this process the same child, with the same fds as a clone of its own', async () => {
+    const keep = pipe2(0); // inherited: not close-on-exec
+    const shut = pipe2(0o2000000); // close-on-exec: gone at the child's execve
+    const [r, w] = pipe2(0o2000000);
+    const log: SyscallEntry[] = [];
+    const stop = syscallLog.subscribe((e) => log.push(e));
+    const script = 'echo $PPID; ls /proc/self/fd; readlink /proc/self/ns/uts';
+    const run = async (light: boolean, flags: number): Promise<{ parent: number; fds: string[]; uts: string }> => {
+      const s = await spawnProcessAsync({ flags, light, program: new Program().dup2(w, 1).execve('/bin/sh', ['sh', '-c', script], []) });
+      assert.equal(reapBlocking(s.pid), 0, 'this process reaps it: it is its child');
+      const lines = readOut().trim().split('\n');
+      return { parent: Number(lines[0]), uts: lines[lines.length - 1], fds: lines.slice(1, -1).filter((fd) => fd !== '3') };
+    };
+    // The child has ended: what it wrote is all in the pipe, and one read takes it.
+    const readOut = (): string => {
+      const buf = Buffer.alloc(65536);
+      return buf.subarray(0, readSync(r, buf, 0, buf.length, null)).toString();
+    };
+    try {
+      const light = await run(true, CLONE.NEWUTS);
+      const own = await run(false, CLONE.NEWUTS);
+      assert.equal(light.parent, process.pid);
+      assert.notEqual(light.uts, readlinkSync('/proc/self/ns/uts'));
+      assert.ok(light.fds.includes(String(keep[1])) && !light.fds.includes(String(shut[1])), light.fds.join(' '));
+      assert.deepEqual(light.fds, own.fds, 'the same fds survive its execve');
+      const clones = log.filter((e) => e.name === 'clone').map((e) => e.args);
+      assert.deepEqual(clones, ['CLONE_NEWUTS|SIGCHLD (by locker-nsexec, CLONE_PARENT)', 'CLONE_NEWUTS|SIGCHLD']);
+      // A user namespace is made by this process itself (AppArmor lets only profiled programs make one).
+      log.length = 0;
+      const inUserNs = await spawnProcessAsync({ flags: CLONE.NEWUSER, light: true, program: new Program().execve('/bin/true', ['true'], []) });
+      assert.equal(reapBlocking(inUserNs.pid), 0);
+      assert.deepEqual(log.filter((e) => e.name === 'clone').map((e) => e.args), ['CLONE_NEWUSER|SIGCHLD']);
+    } finally {
+      stop();
+      for (const fd of [...keep, ...shut, r, w]) closeSync(fd);
+    }
   });
 
   test('fork after setns: the grandchild runs in the joined PID namespace', async () => {

@@ -1,9 +1,10 @@
 // Starts a process through the native pre-exec step and reports each step it ran.
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { basename } from 'node:path';
 import { FIONREAD, cloneFlagNames } from './constants';
 import { errnoName, type SyscallError } from './errors';
-import { close, fail, ioctlInt, lockerSpawn, pipe2, kill, reapBlocking } from './libc';
+import { close, fail, ioctlInt, lockerSpawn, lockerSpawnLight, pipe2, kill, reapBlocking } from './libc';
 import { OPCODES, Program, type Step } from './program';
 import { StepCancelled, type PendingCall, type Stepper } from './stepper';
 import { syscallLog } from './syscall-log';
@@ -50,6 +51,12 @@ export interface SpawnOptions {
    * waits for a child that failed. Default: this process, through libnsexec.
    */
   via?: { clone(flags: number, program: Program, intoCgroup?: IntoCgroup): { ret: number; reportR: number }; reap(pid: number): number };
+  /**
+   * The clone made by native/build/locker-nsexec for this process (libc.ts lockerSpawnLight): the
+   * child is the same, but this process's memory is not copied for it, which costs a Node process
+   * milliseconds per launch (more the bigger its heap). Ignored with `via`.
+   */
+  light?: boolean;
 }
 
 export interface IntoCgroup { fd: number; path: string }
@@ -129,11 +136,16 @@ function readAllAsync(fd: number): Promise<Buffer> {
 }
 
 /** clone()s the child that runs program; returns the pid (or -errno) and the report pipe's read end. */
-function cloneWithReport(flags: number, program: Program, intoCgroup?: IntoCgroup): { ret: number; reportR: number } {
+function cloneWithReport(flags: number, program: Program, intoCgroup?: IntoCgroup, light = false): { ret: number; reportR: number } {
   const [reportR, reportW] = pipe2(O_CLOEXEC);
   const code = program.encode();
-  const ret = Number(lockerSpawn(flags, intoCgroup?.fd ?? -1, code, code.length, program.steps.length, reportW));
-  syscallLog.record({ where: 'host', name: 'clone', args: cloneArgsText(flags, intoCgroup),
+  const spawned = light
+    ? lockerSpawnLight(flags, intoCgroup?.fd ?? -1, code, code.length, program.steps.length, reportW)
+    : { ret: lockerSpawn(flags, intoCgroup?.fd ?? -1, code, code.length, program.steps.length, reportW) };
+  const ret = Number(spawned.ret);
+  // Made by locker-nsexec, as CLONE_PARENT: the child is this process's all the same.
+  const by = spawned.helper ? ` (by ${basename(spawned.helper)}, CLONE_PARENT)` : '';
+  syscallLog.record({ where: 'host', name: 'clone', args: cloneArgsText(flags, intoCgroup) + by,
     result: ret, errno: ret < 0 ? errnoName(-ret) : undefined, t: Date.now() });
   close(reportW);
   return { ret, reportR };
@@ -180,7 +192,7 @@ function startSpawn(opts: SpawnOptions): Started {
     program.waitFor(syncR);
     program.steps.push(...opts.program.steps.slice(continueAt));
   }
-  const { ret, reportR } = opts.via ? opts.via.clone(opts.flags, program, opts.intoCgroup) : cloneWithReport(opts.flags, program, opts.intoCgroup);
+  const { ret, reportR } = opts.via ? opts.via.clone(opts.flags, program, opts.intoCgroup) : cloneWithReport(opts.flags, program, opts.intoCgroup, opts.light);
   const reapChild = opts.via ? opts.via.reap : reapBlocking;
   if (syncR >= 0) close(syncR);
   if (ret < 0) {

@@ -1,4 +1,4 @@
-// Builds native/src/nsexec.c into a shared library, and native/src/monitor.c (detached containers) into
+// Builds native/src/nsexec.c into a shared library (and, with a main, into native/build/locker-nsexec), native/src/monitor.c (detached containers) into
 // native/build/locker-monitor, native/src/client.c (bin/locker's first step) into native/build/locker-client,
 // and native/src/init.c (run --init) into native/build/locker-init, at install, with the C toolchain node-pty already needs.
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,9 @@ mkdirSync(dirname(out), { recursive: true });
 const cc = process.env.CC || 'cc';
 try {
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-shared', '-fPIC', '-o', out,
+    join(root, 'native', 'src', 'nsexec.c')], { stdio: 'inherit' });
+  // locker_spawn_exec's small process that clones for a big caller (the same file, with a main): static, no loader to find.
+  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-static', '-s', '-DLOCKER_NSEXEC_MAIN', '-o', join(dirname(out), 'locker-nsexec'),
     join(root, 'native', 'src', 'nsexec.c')], { stdio: 'inherit' });
   // The monitor of detached containers runs the same library's locker_spawn_in_cgroup, found beside it.
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-o', join(dirname(out), 'locker-monitor'),

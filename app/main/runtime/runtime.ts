@@ -344,7 +344,8 @@ export class Runtime implements ContainerRuntime {
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
     const { beforeContinue, continueAt, network } = this.setupHook(plan, v, net);
     try {
-      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, beforeContinue, continueAt, intoCgroup, via: detached?.via }, within));
+      // light: cloned by the small locker-nsexec, not as a copy of this (big) process.
+      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, beforeContinue, continueAt, intoCgroup, via: detached?.via, light: true }, within));
       return { pid, network: within(network) };
     } catch (e) {
       throw this.launchError(e, v);

@@ -26,8 +26,11 @@ const bareV2: CgroupLayout | undefined = v2Mount
   ? { version: 'v2', v2Root: v2Mount, v2Parent: v2Mount, v2Controllers: [], v1Roots: {}, backend: { memory: null, cpu: null, pids: null }, devices: null, rootless: false, canWrite: true }
   : undefined;
 
-/** Runs `cat /proc/self/cgroup` (and its thread count) in a child that joined through `join`; returns what it printed and the log. */
-function catCgroupIn(cg: Cgroup, intoWorks?: () => boolean): { seen: ProcCgroup; threads: string; log: SyscallEntry[] } {
+/**
+ * Runs `cat /proc/self/cgroup` (and its thread count) in a child that joined through `join`; returns what it printed and the log.
+ * light: cloned by locker-nsexec for this process (as a launch is), not by this process.
+ */
+function catCgroupIn(cg: Cgroup, intoWorks?: () => boolean, light = false): { seen: ProcCgroup; threads: string; log: SyscallEntry[] } {
   const join = openCgroupJoin(cg.paths, intoWorks);
   const [r, w] = pipe2(0o2000000);
   const log: SyscallEntry[] = [];
@@ -37,7 +40,7 @@ function catCgroupIn(cg: Cgroup, intoWorks?: () => boolean): { seen: ProcCgroup;
     const program = new Program();
     for (const f of join.writes) program.write(f.fd, '0', f.path);
     program.dup2(w, 1).execve('/bin/sh', ['sh', '-c', 'cat /proc/self/cgroup; grep ^Threads: /proc/self/status'], []);
-    const s = spawnProcess({ flags: 0, program, intoCgroup: join.into });
+    const s = spawnProcess({ flags: 0, program, intoCgroup: join.into, light });
     closeSync(w);
     out = readFileSync(r, 'utf8');
     assert.equal(reapBlocking(s.pid), 0, out);
@@ -89,6 +92,25 @@ test('v2: the child is born in the cgroup (clone3 CLONE_INTO_CGROUP), no write n
   assert.ok(!log.some((e) => e.where === 'child' && e.name === 'write'));
   const clone = log.find((e) => e.name === 'clone');
   assert.match(clone?.args ?? '', new RegExp(`^\\{flags=CLONE_INTO_CGROUP, exit_signal=SIGCHLD, cgroup=\\d+<${cg.v2}>\\} \\(clone3\\)$`));
+});
+
+test('light (cloned by locker-nsexec as CLONE_PARENT): the child joins as one cloned here does, v1 by its writes, v2 born there', { skip: v1 || bareV2 ? false : 'needs root and writable cgroups' }, async (t) => {
+  const by = ' (by locker-nsexec, CLONE_PARENT)';
+  if (v1) {
+    const cg = createCgroup(`${uniq}-l1`, { pidsLimit: 50 }, layout);
+    t.after(() => cg.remove());
+    const { seen, log } = catCgroupIn(cg, undefined, true);
+    for (const c of Object.keys(cg.v1)) assert.equal(seen.v1[c], `/locker/${cg.id}`, c);
+    assert.ok(log.some((e) => e.name === 'clone' && e.args === `SIGCHLD${by}`), log.map((e) => e.args).join('\n'));
+  }
+  if (bareV2 && cloneIntoCgroupWorks()) {
+    const cg = createCgroup(`${uniq}-l2`, {}, bareV2);
+    t.after(() => cg.remove());
+    const { seen, log } = catCgroupIn(cg, undefined, true);
+    assert.equal(seen.v2, `/locker/${cg.id}`);
+    assert.ok(!log.some((e) => e.where === 'child' && e.name === 'write'));
+    assert.match(log.find((e) => e.name === 'clone')?.args ?? '', /CLONE_INTO_CGROUP.*\(by locker-nsexec, CLONE_PARENT\)$/);
+  }
 });
 
 test('v2 where clone3 cannot: the child writes "0" to cgroup.procs instead', { skip: bareV2 ? false : 'needs a writable cgroup2 mount' }, async (t) => {
