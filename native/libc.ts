@@ -313,7 +313,7 @@ export const lockerSpawn: SpawnFn = (flags, cgroupFd, prog, len, nops, reportFd)
 /**
  * lockerSpawn with the clone made by native/build/locker-nsexec, a small process (started with
  * CLONE_VM|CLONE_VFORK), for the same child of this process: no copy of this process's memory
- * (3 ms at 70 MB of Node, 15 ms at 220 MB). With CLONE_NEWUSER (Ubuntu lets only profiled
+ * (1.5 ms a launch at 70 MB of Node, 8 ms at 220 MB). With CLONE_NEWUSER (Ubuntu lets only profiled
  * programs, node, make user namespaces), or where locker-nsexec cannot start, it is lockerSpawn.
  * Returns the pid or -errno, and the helper's path when the helper made the clone.
  */

@@ -13,7 +13,7 @@ test('the calls a teacher points at', () => {
   assert.match(explainSyscall(child('umount2', '".", MNT_DETACH')), /old root.*detached/);
   assert.equal(
     explainSyscall({ where: 'host', name: 'clone', args: 'CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET|SIGCHLD', result: '9626' }),
-    'a new process (host PID 9626) is born in new mount, UTS, IPC, PID and network namespaces; it waits on a pipe before its first step',
+    "a new process (host PID 9626) is born in new mount, UTS, IPC, PID and network namespaces; it waits on a pipe for the host's part of its setup",
   );
   assert.match(explainSyscall({ where: 'host', name: 'clone', args: 'SIGCHLD', result: '77' }), /sharing every namespace with the host/);
   assert.equal(explainSyscall(child('unshare', 'CLONE_NEWCGROUP')), "the process leaves the host's cgroup namespace for a new one");

@@ -125,7 +125,7 @@ export function explainSyscall(r: SentenceInput): string {
       const ns = namespacesInFlags(r.args);
       const cgroup = /CLONE_INTO_CGROUP/.test(r.args) ? ' inside the container\'s cgroup' : '';
       const born = `a new process (host PID ${r.result}) is born${cgroup}`;
-      return ns.length ? `${born} in new ${list(ns)} namespaces; it waits on a pipe before its first step` : `${born}, sharing every namespace with the host`;
+      return ns.length ? `${born} in new ${list(ns)} namespaces; it waits on a pipe for the host's part of its setup` : `${born}, sharing every namespace with the host`;
     }
     case 'unshare': {
       const ns = namespacesInFlags(r.args);

@@ -337,8 +337,8 @@ int64_t locker_spawn_in_cgroup(uint64_t clone_flags, int cgroup_fd, const uint8_
 
 /*
  * A clone of a big caller (a Node process) copies its page tables, makes it copy every page it
- * writes while the child lives, and tears the copy down again at the container's execve: 3 ms a
- * launch at 70 MB, 15 ms at 220 MB. locker_spawn_exec makes the clone from a small process
+ * writes while the child lives, and tears the copy down again at the container's execve: 1.5 ms
+ * of a launch at 70 MB, 8 ms at 220 MB. locker_spawn_exec makes the clone from a small process
  * instead: a child sharing the caller's memory (CLONE_VM|CLONE_VFORK, on a stack of its own, the
  * caller's thread suspended meanwhile, as posix_spawn does) only execs native/build/locker-nsexec,
  * which reads the program from a memfd and clones the container with CLONE_PARENT: the container
