@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { peerCredentials, recvWithFds } from '../../../native/libc';
 import { NeedsOwnProcess, withCliIo, type CliIo, type CliSignal, type CliStream } from './io';
-import { networkReleased } from '../runtime/runtime';
+import { networkReleased, shareRecoveries } from '../runtime/runtime';
 import { main } from './main';
 import { SERVED_COMMANDS } from './served-commands';
 
@@ -200,6 +200,8 @@ export async function serveCli(socketPath: string): Promise<void> {
   process.stderr.write(`locker cli server: pid ${process.pid} listening on ${socketPath}\n`);
   const ino = lstatSync(socketPath).ino;
   process.chdir('/'); // the server pins no directory; each command has its client's
+  // A Runtime per command: 50 `run -d` at once share one crash recovery a second (runtime.ts).
+  shareRecoveries(1000);
 
   let finish: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (finish = resolve));

@@ -75,15 +75,19 @@ export function defaultEnv(v: ValidSpec, hostname: string, hostTerm = process.en
 }
 
 /**
- * One recovery per data dir and second in a process: the resident CLI server makes a Runtime per
- * command, and 50 `run -d` at once would each scan every record, cgroup and lease again (11 ms
- * each at 50 containers). What a runtime that crashed meanwhile left waits for the next one.
+ * In the resident CLI server, one recovery per data dir and second: it makes a Runtime per command,
+ * and 50 `run -d` at once would each scan every record, cgroup and lease again (11 ms each at 50
+ * containers); what a runtime that crashed meanwhile left waits for the next one. Elsewhere (0, the
+ * default) every Runtime recovers, as a CLI process of its own or a test expects.
  */
-const RECOVERY_REUSE_MS = 1000;
+let recoveryReuseMs = 0;
+export function shareRecoveries(ms: number): void {
+  recoveryReuseMs = ms;
+}
 const recentRecoveries = new Map<string, { at: number; report: Promise<RecoveryReport> }>();
 function recoverShared(dataRoot: string, store: RecordStore): Promise<RecoveryReport> {
   const recent = recentRecoveries.get(dataRoot);
-  if (recent && Date.now() - recent.at < RECOVERY_REUSE_MS) return recent.report;
+  if (recent && Date.now() - recent.at < recoveryReuseMs) return recent.report;
   const report = recover(dataRoot, store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
   recentRecoveries.set(dataRoot, { at: Date.now(), report });
   return report;
