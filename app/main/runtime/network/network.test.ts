@@ -199,16 +199,20 @@ describe('network: rootful bridge', () => {
   });
 
   test('refuses to configure a process that is in the host\'s network namespace', async () => {
-    const before = (await interfaces('host', 0)).map((i) => `${i.name} ${i.addresses.map((a) => a.address).join(',')}`);
-    for (const rootless of [false, true]) {
-      const id = newId();
+    // Other test files' containers come and go meanwhile (two run at once): their lk* veths are not looked at.
+    const ids = [newId(), newId()];
+    const ours = new Set(ids.map(hostVethName));
+    const listed = async (): Promise<string[]> => (await interfaces('host', 0)).filter((i) => !i.name.startsWith('lk') || ours.has(i.name)).map((i) => `${i.name} ${i.addresses.map((a) => a.address).join(',')}`);
+    const before = await listed();
+    for (const [n, rootless] of [false, true].entries()) {
+      const id = ids[n];
       try {
         assert.throws(() => setupNetwork(planNetwork({ id, rootless, ownNetns: true }), process.pid), /host's network namespace/);
       } finally {
         teardownNetwork(id);
       }
     }
-    assert.deepEqual((await interfaces('host', 0)).map((i) => `${i.name} ${i.addresses.map((a) => a.address).join(',')}`), before);
+    assert.deepEqual(await listed(), before);
   });
 
   test('without a net namespace nothing is done', () => {
