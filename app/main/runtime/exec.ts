@@ -89,7 +89,8 @@ export function execInContainer(r: ExecTarget, argv: string[], opts: ExecOptions
     const beforeContinue = ulimits.length > 0 ? (pid: number): void => setUlimits(pid, ulimits, r.rootless) : undefined;
     let spawned;
     try {
-      spawned = spawnProcess({ flags: 0, program, beforeContinue, intoCgroup: cgroup.into });
+      // light: cloned by the small locker-nsexec, not as a copy of this (big) process.
+      spawned = spawnProcess({ flags: 0, program, beforeContinue, intoCgroup: cgroup.into, light: true });
     } catch (e) {
       if (e instanceof SyscallError && e.syscall === 'getcwd') {
         throw new LockerError(`--workdir ${workdir} leads outside the container's root (through an inherited file descriptor?); pick a directory inside the container`);

@@ -90,7 +90,8 @@ export class DetachedLaunch {
     start.execve(MONITOR_PATH, argv, []);
     let monitorPid: number;
     try {
-      monitorPid = spawnProcess({ flags: 0, program: start }).pid;
+      // light: the monitor is cloned by the small locker-nsexec, not as a copy of this (big) process.
+      monitorPid = spawnProcess({ flags: 0, program: start, light: true }).pid;
     } finally {
       for (const fd of [progR, ctlW, reportW, errFd, nul]) closeSync(fd);
       this.closeOurs();
