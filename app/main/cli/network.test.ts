@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BRIDGE, IPS_DIR, ROOTLESS_NOTE, lockerVeths } from '../runtime/network';
+import { BRIDGE, IPS_DIR, ROOTLESS_NOTE, hostVethName, lockerVeths } from '../runtime/network';
 import { runAsUser, sandbox, startCli, until, userDataDir } from '../testing/harness';
 
 const wired = readFileSync(join(__dirname, '..', 'runtime', 'runtime.js'), 'utf8').includes('setupNetwork');
@@ -34,13 +34,14 @@ describe('networking via the CLI', { skip }, () => {
   });
 
   test('two containers ping each other; inspect shows both sides', async () => {
-    const veths = lockerVeths();
     const a = startCli(sb, ['run', '--name', 'net-a', '--', 'sh', '-c', 'ip -4 addr show eth0; echo ready; exec sleep 30']);
     await until(() => a.output().includes('ready'), 10000);
     const addressA = ADDR.exec(a.output())?.[1];
     assert.ok(addressA, a.output());
-    const b = sb.run(['run', '--', 'ping', '-c1', '-W2', addressA]);
+    // --keep: its record stays after it ends, so its own veth can be checked for below.
+    const b = sb.run(['run', '--keep', '--name', 'net-b', '--', 'ping', '-c1', '-W2', addressA]);
     assert.equal(b.status, 0, b.stdout + b.stderr);
+    const bVeth = hostVethName(JSON.parse(sb.run(['inspect', 'net-b']).stdout).id);
 
     const info = JSON.parse(sb.run(['inspect', 'net-a']).stdout);
     assert.equal(info.network.mode, 'bridge');
@@ -55,8 +56,10 @@ describe('networking via the CLI', { skip }, () => {
     sb.run(['stop', '-t', '0', 'net-a']);
     await a.done;
     await until(() => !lockerVeths().includes(hostVeth) && !leaseFor(addressA));
-    // The ping's container's veth too: served, the CLI answers before the kernel took it away with its namespace.
-    await until(() => lockerVeths().every((v) => veths.includes(v)));
+    // The ping's container's veth too: served, the CLI answers before the kernel took it away with its
+    // namespace. (Not the host's whole list: other test files' containers come and go meanwhile.)
+    await until(() => !lockerVeths().includes(bVeth));
+    assert.equal(sb.run(['rm', 'net-b']).status, 0);
   });
 
   // Where /dev/net/tun opens for every user and pasta is installed, rootless gets pasta's network (publish.test.ts).
