@@ -286,11 +286,11 @@ const nsexec = once(() => {
   if (!opcodeTableMatches(nativeOpNames)) {
     throw new Error(`native/build/libnsexec.so was built from another native/src/nsexec.c (its opcodes: ${nativeOpNames}); run npm install again`);
   }
-  const spawnExec = lib.func('int64_t locker_spawn_exec(const char *helper, uint64_t flags, int cgroup_fd, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd)') as
-    (helper: string, ...rest: Parameters<SpawnFn>) => bigint | number;
   return {
     spawn: lib.func('int64_t locker_spawn_in_cgroup(uint64_t flags, int cgroup_fd, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd)') as SpawnFn,
-    spawnExec,
+    spawnExecStart: lib.func('int64_t locker_spawn_exec_start(const char *helper, uint64_t flags, int cgroup_fd, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd, _Out_ int *memfd)') as
+      (helper: string, flags: number, cgroupFd: number, prog: Buffer, len: number, nops: number, reportFd: number, memfd: number[]) => bigint | number,
+    spawnExecFinish: lib.func('int64_t locker_spawn_exec_finish(int helper_pid, int memfd, uint32_t len)') as (helper: number, memfd: number, len: number) => bigint | number,
     // locker-nsexec runs the same steps: only when built from the same nsexec.c (its opcode table is in it).
     helper: helperBuiltWith(join(NATIVE_BUILD, 'locker-nsexec'), nativeOpNames) as string | undefined,
   };
@@ -310,21 +310,29 @@ function helperBuiltWith(path: string, opNames: string): string | undefined {
  */
 export const lockerSpawn: SpawnFn = (flags, cgroupFd, prog, len, nops, reportFd) => nsexec().spawn(flags, cgroupFd, prog, len, nops, reportFd);
 
+/** A clone under way: finish() waits for it and gives the pid or -errno; helper names who makes it. */
+export interface PendingClone { helper?: string; finish(): bigint | number }
+
 /**
  * lockerSpawn with the clone made by native/build/locker-nsexec, a small process (started with
  * CLONE_VM|CLONE_VFORK), for the same child of this process: no copy of this process's memory
- * (1.5 ms a launch at 70 MB of Node, 8 ms at 220 MB). With CLONE_NEWUSER (Ubuntu lets only profiled
- * programs, node, make user namespaces), or where locker-nsexec cannot start, it is lockerSpawn.
- * Returns the pid or -errno, and the helper's path when the helper made the clone.
+ * (1.5 ms a launch at 70 MB of Node, 8 ms at 220 MB). Returns while locker-nsexec clones: call
+ * finish(), whatever happens meanwhile. With CLONE_NEWUSER (Ubuntu lets only profiled programs,
+ * node, make user namespaces), or where locker-nsexec cannot start, it is lockerSpawn, made at once.
  */
-export function lockerSpawnLight(flags: number, cgroupFd: number, prog: Buffer, len: number, nops: number, reportFd: number): { ret: bigint | number; helper?: string } {
+export function lockerSpawnLight(flags: number, cgroupFd: number, prog: Buffer, len: number, nops: number, reportFd: number): PendingClone {
   const lib = nsexec();
   if (lib.helper && !(flags & CLONE.NEWUSER)) {
-    const ret = lib.spawnExec(lib.helper, flags, cgroupFd, prog, len, nops, reportFd);
-    if (BigInt(ret) !== NO_HELPER) return { ret, helper: lib.helper };
+    const memfd = [-1];
+    const started = lib.spawnExecStart(lib.helper, flags, cgroupFd, prog, len, nops, reportFd, memfd);
+    if (BigInt(started) !== NO_HELPER) {
+      if (Number(started) < 0) return { finish: () => started };
+      return { helper: lib.helper, finish: () => lib.spawnExecFinish(Number(started), memfd[0], len) };
+    }
     lib.helper = undefined; // it could not start (removed, not executable): the plain clone from now on
   }
-  return { ret: lib.spawn(flags, cgroupFd, prog, len, nops, reportFd) };
+  const ret = lib.spawn(flags, cgroupFd, prog, len, nops, reportFd);
+  return { finish: () => ret };
 }
 /** LOCKER_NO_HELPER of nsexec.c: locker-nsexec did not start, nothing was cloned. */
 const NO_HELPER = -(2n ** 63n);

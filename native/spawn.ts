@@ -57,6 +57,11 @@ export interface SpawnOptions {
    * milliseconds per launch (more the bigger its heap). Ignored with `via`.
    */
   light?: boolean;
+  /**
+   * The parent's part that needs no pid: run while locker-nsexec makes the clone (light), else just
+   * before the clone. Should it fail, a child already cloned is killed and reaped.
+   */
+  whileCloning?: () => void;
 }
 
 export interface IntoCgroup { fd: number; path: string }
@@ -135,20 +140,35 @@ function readAllAsync(fd: number): Promise<Buffer> {
   });
 }
 
-/** clone()s the child that runs program; returns the pid (or -errno) and the report pipe's read end. */
-function cloneWithReport(flags: number, program: Program, intoCgroup?: IntoCgroup, light = false): { ret: number; reportR: number } {
+/**
+ * clone()s the child that runs program; returns the pid (or -errno), the report pipe's read end,
+ * and how whileCloning failed, if it did (run while locker-nsexec clones, or before this process does).
+ */
+function cloneWithReport(flags: number, program: Program, intoCgroup?: IntoCgroup, light = false, whileCloning?: () => void): { ret: number; reportR: number; sideFailure?: unknown } {
+  let sideFailure: unknown;
+  const side = (): void => {
+    try {
+      whileCloning?.();
+    } catch (e) {
+      sideFailure = e;
+    }
+  };
+  if (!light) {
+    side();
+    if (sideFailure) throw sideFailure;
+  }
   const [reportR, reportW] = pipe2(O_CLOEXEC);
   const code = program.encode();
-  const spawned = light
-    ? lockerSpawnLight(flags, intoCgroup?.fd ?? -1, code, code.length, program.steps.length, reportW)
-    : { ret: lockerSpawn(flags, intoCgroup?.fd ?? -1, code, code.length, program.steps.length, reportW) };
-  const ret = Number(spawned.ret);
+  const args = [flags, intoCgroup?.fd ?? -1, code, code.length, program.steps.length, reportW] as const;
+  const pending = light ? lockerSpawnLight(...args) : { helper: undefined, finish: () => lockerSpawn(...args) };
+  if (light) side();
+  const ret = Number(pending.finish());
   // Made by locker-nsexec, as CLONE_PARENT: the child is this process's all the same.
-  const by = spawned.helper ? ` (by ${basename(spawned.helper)}, CLONE_PARENT)` : '';
+  const by = pending.helper ? ` (by ${basename(pending.helper)}, CLONE_PARENT)` : '';
   syscallLog.record({ where: 'host', name: 'clone', args: cloneArgsText(flags, intoCgroup) + by,
     result: ret, errno: ret < 0 ? errnoName(-ret) : undefined, t: Date.now() });
   close(reportW);
-  return { ret, reportR };
+  return { ret, reportR, sideFailure };
 }
 
 /**
@@ -192,7 +212,19 @@ function startSpawn(opts: SpawnOptions): Started {
     program.waitFor(syncR);
     program.steps.push(...opts.program.steps.slice(continueAt));
   }
-  const { ret, reportR } = opts.via ? opts.via.clone(opts.flags, program, opts.intoCgroup) : cloneWithReport(opts.flags, program, opts.intoCgroup, opts.light);
+  const viaClone = (via: NonNullable<SpawnOptions['via']>): { ret: number; reportR: number } => {
+    opts.whileCloning?.();
+    return via.clone(opts.flags, program, opts.intoCgroup);
+  };
+  let cloned: { ret: number; reportR: number; sideFailure?: unknown };
+  try {
+    cloned = opts.via ? viaClone(opts.via) : cloneWithReport(opts.flags, program, opts.intoCgroup, opts.light, opts.whileCloning);
+  } catch (e) {
+    if (syncR >= 0) close(syncR);
+    if (syncW >= 0) close(syncW);
+    throw e;
+  }
+  const { ret, reportR, sideFailure } = cloned;
   const reapChild = opts.via ? opts.via.reap : reapBlocking;
   if (syncR >= 0) close(syncR);
   if (ret < 0) {
@@ -202,6 +234,7 @@ function startSpawn(opts: SpawnOptions): Started {
   }
   const pid = ret;
   try {
+    if (sideFailure) throw sideFailure;
     if (opts.beforeContinue) {
       opts.beforeContinue(pid);
       writeSync(syncW, Buffer.from([1]));

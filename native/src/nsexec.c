@@ -344,8 +344,9 @@ int64_t locker_spawn_in_cgroup(uint64_t clone_flags, int cgroup_fd, const uint8_
  * which reads the program from a memfd and clones the container with CLONE_PARENT: the container
  * is the caller's child as with locker_spawn_in_cgroup, with the same fds, cgroups and limits, and
  * locker-nsexec exits at once. (The caller decides when: a user namespace, for one, is better made
- * by the caller itself, as Ubuntu lets only profiled programs make one.) Returns the pid or -errno,
- * or LOCKER_NO_HELPER when locker-nsexec could not be started (nothing was cloned: the caller
+ * by the caller itself, as Ubuntu lets only profiled programs make one.) In two halves, _start and
+ * _finish (the pid or -errno), so that the caller can work while locker-nsexec clones; _start
+ * answers LOCKER_NO_HELPER when locker-nsexec could not be started (nothing was cloned: the caller
  * then uses locker_spawn_in_cgroup).
  *
  * The memfd: the program (len bytes), then FD_BITMAP bytes, a bit for each fd that had FD_CLOEXEC
@@ -385,7 +386,9 @@ static int trampoline(void *arg) {
   _exit(127);
 }
 
-int64_t locker_spawn_exec(const char *helper, uint64_t clone_flags, int cgroup_fd, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd) {
+/* The first half: returns once locker-nsexec runs (its pid, and in *memfd_out the memfd it answers
+ * on), so that the caller can do other work while it clones; locker_spawn_exec_finish waits. */
+int64_t locker_spawn_exec_start(const char *helper, uint64_t clone_flags, int cgroup_fd, const uint8_t *prog, uint32_t len, uint32_t nops, int report_fd, int *memfd_out) {
   struct op *ops = calloc(nops ? nops : 1, sizeof *ops);
   if (!ops) return -ENOMEM;
   int bad = decode(prog, len, ops, nops);
@@ -432,7 +435,14 @@ int64_t locker_spawn_exec(const char *helper, uint64_t clone_flags, int cgroup_f
     close(memfd);
     return LOCKER_NO_HELPER;
   }
-  while (waitpid(tramp, &status, 0) < 0 && errno == EINTR) {}
+  *memfd_out = memfd;
+  return tramp;
+}
+
+/* The second half: the container's pid (the caller's child), or -errno. */
+int64_t locker_spawn_exec_finish(int helper_pid, int memfd, uint32_t len) {
+  int status;
+  while (waitpid(helper_pid, &status, 0) < 0 && errno == EINTR) {}
   int64_t answer = 0;
   ssize_t got = pread(memfd, &answer, sizeof answer, (off_t)len + FD_BITMAP);
   close(memfd);

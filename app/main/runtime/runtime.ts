@@ -30,7 +30,7 @@ import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer, type ExecTarget } from './exec';
 import { createCgroup, needsCgroup, openCgroup, openCgroupJoin, type Cgroup, type CgroupHandle } from './cgroups';
 import { randomContainerId } from './ids';
-import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, setupNetwork, teardownNetwork, teardownNetworkAfterExit, type NetworkPlan } from './network';
+import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, prepareNetwork, setupNetwork, teardownNetwork, teardownNetworkAfterExit, type NetworkPlan, type PreparedNetwork } from './network';
 import { checkPublishable } from './network/ports';
 import { etcFiles } from './network/etc-files';
 import { handBackExitCommand, takeOverExitCommand, writeExitCommand } from './network/exit-command';
@@ -346,10 +346,10 @@ export class Runtime implements ContainerRuntime {
   /** The clone and the child's setup; the child's report is awaited, so concurrent launches overlap. */
   private async launch(id: string, plan: Plan, v: ValidSpec, intoCgroup?: CgroupHandle, detached?: DetachedLaunch, net?: NetworkPlan): Promise<{ pid: number; network: NetworkInfo }> {
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
-    const { beforeContinue, continueAt, network } = this.setupHook(plan, v, net);
+    const { whileCloning, beforeContinue, continueAt, network } = this.setupHook(plan, v, net);
     try {
       // light: cloned by the small locker-nsexec, not as a copy of this (big) process.
-      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, beforeContinue, continueAt, intoCgroup, via: detached?.via, light: true }, within));
+      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, whileCloning, beforeContinue, continueAt, intoCgroup, via: detached?.via, light: true }, within));
       return { pid, network: within(network) };
     } catch (e) {
       throw this.launchError(e, v);
@@ -368,8 +368,11 @@ export class Runtime implements ContainerRuntime {
     }
   }
 
-  private setupHook(plan: Plan, v: ValidSpec, net?: NetworkPlan): { beforeContinue?: (pid: number) => void; continueAt: number; network: () => NetworkInfo } {
+  private setupHook(plan: Plan, v: ValidSpec, net?: NetworkPlan): { whileCloning?: () => void; beforeContinue?: (pid: number) => void; continueAt: number; network: () => NetworkInfo } {
     let network: NetworkInfo = { mode: 'host', note: HOST_NOTE };
+    // What of the host's half needs no pid (the NAT table) is made while the clone is made.
+    let prepared: PreparedNetwork | undefined;
+    const whileCloning = net ? (): void => void (prepared = prepareNetwork(net)) : undefined;
     // The child waits on a pipe until it has its limits, id maps and the host's half of its network
     // (its cgroup is its first step, its own half of the network its last before the capability
     // drop): nothing runs unlimited, unmapped or unconnected. Without id maps it makes its mounts
@@ -380,10 +383,10 @@ export class Runtime implements ContainerRuntime {
       ? (pid: number): void => {
           setUlimits(pid, v.ulimits, this.rootless);
           if (plan.uidMap) this.writeIdMaps(pid, plan);
-          if (net) network = setupNetwork(net, pid);
+          if (net) network = setupNetwork(net, pid, prepared);
         }
       : undefined;
-    return { beforeContinue, continueAt, network: () => network };
+    return { whileCloning, beforeContinue, continueAt, network: () => network };
   }
 
   /** A launch failure as the person who typed the spec can act on it. */

@@ -22,8 +22,8 @@ import { newAddress } from './rtnetlink';
 import { lockerNatTables, natTableName } from './nat';
 import { TUN, userModeTools } from './usermode';
 import {
-  BRIDGE, HOST_NOTE, ROOTLESS_NOTE, addContainerSteps, containerNetworkError, hostVethName, lockerVeths, planNetwork, setupNetwork,
-  sweepStaleNetwork, teardownNetwork, type NetworkInfo, type NetworkPlan,
+  BRIDGE, HOST_NOTE, ROOTLESS_NOTE, addContainerSteps, containerNetworkError, hostVethName, lockerVeths, planNetwork, prepareNetwork, setupNetwork,
+  sweepStaleNetwork, teardownNetwork, type NetworkInfo, type NetworkPlan, type PreparedNetwork,
 } from './setup';
 
 const BUSYBOX = '/bin/busybox';
@@ -33,18 +33,24 @@ const started = new Map<string, number>();
 let serial = 0;
 const newId = (): string => (0xe0000000 + process.pid * 64 + serial++).toString(16).padStart(10, '0').slice(-10) + 'ff';
 
-/** A process in a new net namespace networked as the runtime does it: its own steps first, the host's half while it waits. */
-function container(opts: { rootless?: boolean; beforeSetup?: (pid: number) => void } = {}): { id: string; pid: number; info: NetworkInfo } {
+/**
+ * A process in a new net namespace networked as the runtime does it: its own steps first, the host's half while it waits.
+ * prepare: the part that needs no pid made while it is cloned, as a launch makes it (prepareNetwork).
+ */
+function container(opts: { rootless?: boolean; beforeSetup?: (pid: number) => void; prepare?: boolean } = {}): { id: string; pid: number; info: NetworkInfo } {
   const id = newId();
   const net = planNetwork({ id, rootless: opts.rootless ?? false, ownNetns: true });
   let info: NetworkInfo | undefined;
+  let prepared: PreparedNetwork | undefined;
   const s = spawnProcess({
     flags: CLONE.NEWNET | CLONE.NEWUTS,
     program: sleeper(net),
+    light: opts.prepare,
+    whileCloning: opts.prepare ? () => void (prepared = prepareNetwork(net)) : undefined,
     beforeContinue: (pid) => {
       started.set(id, pid);
       opts.beforeSetup?.(pid);
-      info = setupNetwork(net, pid);
+      info = setupNetwork(net, pid, prepared);
     },
   });
   return { id, pid: s.pid, info: info! };
@@ -213,6 +219,29 @@ describe('network: rootful bridge', () => {
       }
     }
     assert.deepEqual(await listed(), before);
+  });
+
+  test('made partly while the clone is made (prepareNetwork: the NAT table, ip_forward): networked the same; a refused pid undoes it', () => {
+    const c = container({ prepare: true });
+    try {
+      assert.equal(c.info.mode, 'bridge');
+      assert.equal(ping(c.pid, '10.88.0.1'), 0, 'to the host bridge');
+      assert.ok(lockerNatTables().includes(natTableName(c.info.hostVeth!)));
+    } finally {
+      stop(c.id);
+      teardownNetwork(c.id);
+    }
+    const id = newId();
+    const table = natTableName(hostVethName(id));
+    const net = planNetwork({ id, rootless: false, ownNetns: true });
+    try {
+      const prepared = prepareNetwork(net);
+      assert.ok(lockerNatTables().includes(table));
+      assert.throws(() => setupNetwork(net, process.pid, prepared), /host's network namespace/);
+      assert.ok(!lockerNatTables().includes(table), 'the prepared table is gone with the refusal');
+    } finally {
+      teardownNetwork(id);
+    }
   });
 
   test('without a net namespace nothing is done', () => {

@@ -136,29 +136,73 @@ export function containerNetworkError(e: unknown): LockerError | undefined {
   return new LockerError(e.args.includes('RTM_NEWLINK lo up') ? `cannot bring up the container's loopback interface: ${e.message}` : `cannot set up the container's network: ${e.message}`);
 }
 
+/** A failed host-side netlink request as one line for the person who launched the container. */
+const hostSideError = (e: unknown): unknown =>
+  e instanceof SyscallError && e.syscall === 'sendmsg' ? new LockerError(`cannot set up the container's network: ${e.message}`) : e;
+
+/** What prepareNetwork made ahead of the pid: the container's NAT table, ip_forward, its address in /etc/hosts. */
+export interface PreparedNetwork {
+  nat: { table: string; rules: string };
+  forwardingByLocker: boolean;
+}
+
+/**
+ * The part of the host's half that needs no pid, made while the clone is made (SpawnOptions
+ * whileCloning): ip_forward, the NAT table (its address is leased already), the address in the
+ * container's /etc/hosts. Nothing for other kinds, nor with -p: its DNAT rules come once its ports
+ * are reserved, which needs the pid. On a failure, what it made is undone.
+ */
+export function prepareNetwork(plan: NetworkPlan): PreparedNetwork | undefined {
+  if (plan.kind !== 'bridge' || (plan.options.ports ?? []).length) return undefined;
+  try {
+    return natAndForwarding(plan, plan.lease!.address);
+  } catch (e) {
+    try {
+      removeNatTable(natTableName(hostVethName(plan.options.id)));
+    } finally {
+      releaseAddress(plan.lease!.address);
+      restoreForwardingIfUnused();
+    }
+    throw hostSideError(e);
+  }
+}
+
+function natAndForwarding(plan: NetworkPlan, address: string): PreparedNetwork {
+  const opts = plan.options;
+  const ports = opts.ports ?? [];
+  const forwardingByLocker = ensureForwarding();
+  // A 127.x source may leave on locker0 only with route_localnet: the path of -p from the host's own 127.0.0.1.
+  if (ports.length) writeSysctl(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`, '1');
+  const nat = addContainerNat(natTable(natTableName(hostVethName(opts.id)), opts.id, address, BRIDGE, SUBNET, ports));
+  if (opts.dir) writeHostsAddress(opts.dir, address);
+  return { nat, forwardingByLocker };
+}
+
 /**
  * The host's half, in beforeContinue after the uid/gid maps are written (pid: the waiting child):
- * the network is ready before the command runs.
+ * the network is ready before the command runs. `prepared`: what prepareNetwork made already.
  */
-export function setupNetwork(plan: NetworkPlan, pid: number): NetworkInfo {
+export function setupNetwork(plan: NetworkPlan, pid: number, prepared?: PreparedNetwork): NetworkInfo {
   const opts = plan.options;
   if (plan.kind === 'host') return { mode: 'host', note: HOST_NOTE };
+  const veth = hostVethName(opts.id);
+  const table = natTableName(veth);
   // Everything below configures "the container's" namespace: never let a wrong pid make that the host's.
-  if (sharesNamespace(pid, 'net')) throw new Error(`process ${pid} is in the host's network namespace; refusing to configure it`);
+  if (sharesNamespace(pid, 'net')) {
+    if (prepared) {
+      removeNatTable(table);
+      restoreForwardingIfUnused();
+    }
+    throw new Error(`process ${pid} is in the host's network namespace; refusing to configure it`);
+  }
   const ports = opts.ports ?? [];
   if (plan.kind === 'pasta') return pastaNetwork(opts, pid, plan.pasta!, ports);
   if (plan.kind === 'loopback') return { mode: 'loopback', note: plan.note };
   const lease = handOverAddress(plan.lease!, pid);
-  const veth = hostVethName(opts.id);
-  const table = natTableName(veth);
   try {
     reservePorts(opts.id, pid, ports);
     withNetlink(NETLINK_ROUTE, (nl) => hostSide(nl, veth, pid));
-    const forwardingByLocker = ensureForwarding();
-    // A 127.x source may leave on locker0 only with route_localnet: the path of -p from the host's own 127.0.0.1.
-    if (ports.length) writeSysctl(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`, '1');
-    const nat = addContainerNat(natTable(table, opts.id, lease.address, BRIDGE, SUBNET, ports));
-    if (opts.dir) writeHostsAddress(opts.dir, lease.address);
+    const { nat, forwardingByLocker } = prepared ?? natAndForwarding(plan, lease.address);
     const published: PublishedPort[] = ports.map((p) => ({ ...p, via: 'dnat' }));
     const hostChanges = [
       `veth ${veth} on bridge ${BRIDGE} (${GATEWAY}/${PREFIX_LENGTH})`,
@@ -177,7 +221,7 @@ export function setupNetwork(plan: NetworkPlan, pid: number): NetworkInfo {
       releaseAddress(lease.address);
       restoreForwardingIfUnused();
     }
-    throw e instanceof SyscallError && e.syscall === 'sendmsg' ? new LockerError(`cannot set up the container's network: ${e.message}`) : e;
+    throw hostSideError(e);
   }
 }
 
