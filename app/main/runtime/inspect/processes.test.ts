@@ -89,9 +89,10 @@ test('a snapshot of the whole host table holds every process that lived througho
 });
 
 test('the container-only walk finds what the host table marks: the same entries, a zombie and an exec\'d tree too', async (t) => {
-  // PID 1 execs sleep after a background child ends: that child stays a zombie (nobody waits for it).
+  // A zombie for sure: perl's child exits at once and perl sleeps without waiting for it. (A shell's
+  // own background child could be reaped before its exec, under load.)
   const c = await startUnshare(['--pid', '--fork', '--mount-proc', 'sh', '-c',
-    `sh -c 'sleep 30 & sleep 30 & wait' & /bin/true & echo ready; exec sleep 30`]);
+    `sh -c 'sleep 30 & sleep 30 & wait' & perl -e 'fork or exit; sleep 30' & echo ready; exec sleep 30`]);
   t.after(() => c.stop());
   // A process that joined later (as locker exec's do): not the init's descendant, given as an extra root.
   const joined = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore', detached: true });
@@ -99,11 +100,11 @@ test('the container-only walk finds what the host table marks: the same entries,
   const extra = [joined.pid!];
   const full = (): ReturnType<typeof containerProcessTable> => containerProcessTable(c.pid, hostProcessTable(c.pid, extra));
   const deadline = Date.now() + 5000;
-  // init (sleep), inner sh, its two sleeps, the zombie; the joined sh and its sleep.
-  while ((full().length < 7 || !full().some((p) => p.cmdline === '[true]')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // init (sleep), inner sh, its two sleeps, perl and its zombie; the joined sh and its sleep.
+  while ((full().length < 8 || !full().some((p) => p.cmdline === '[perl]')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const marked = full();
-  assert.equal(marked.length, 7, JSON.stringify(marked));
-  assert.ok(marked.some((p) => p.cmdline === '[true]'), 'the zombie is listed');
+  assert.equal(marked.length, 8, JSON.stringify(marked));
+  assert.ok(marked.some((p) => p.cmdline === '[perl]'), 'the zombie is listed');
   assert.deepEqual(containerProcessesOnly(c.pid, extra), marked);
   // Without the extra root, neither finds the joined tree; a gone init has no processes at all.
   assert.deepEqual(containerProcessesOnly(c.pid), containerProcessTable(c.pid, hostProcessTable(c.pid)));
