@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sched.h>
@@ -131,6 +132,29 @@ static int socket_path(const char *script, char *out, size_t size) {
   return w > 0 && (size_t)w < size ? 0 : -1;
 }
 
+/*
+ * Whether the process listening is one this client may hand its descriptors and environment to:
+ * its own uid (SO_PEERCRED) and the same user, mount, PID and network namespaces. A container
+ * whose root is this user (rootless) and that can write the data dir (bound in with -v) could put
+ * a socket of its own there; it would get the caller's terminal and environment. Such a listener
+ * is not ours: the command runs with Node, and nothing is sent.
+ */
+static int trusted_server(int fd) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != getuid() || cred.pid <= 0) return 0;
+  static const char *const kinds[] = { "user", "mnt", "pid", "net" };
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    char mine[64], theirs[64], path[64];
+    snprintf(path, sizeof path, "/proc/self/ns/%s", kinds[i]);
+    ssize_t a = readlink(path, mine, sizeof mine - 1);
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)cred.pid, kinds[i]);
+    ssize_t b = readlink(path, theirs, sizeof theirs - 1);
+    if (a <= 0 || b != a || memcmp(mine, theirs, (size_t)a)) return 0;
+  }
+  return 1;
+}
+
 static void forward(int sig) {
   unsigned char b = (unsigned char)sig;
   int saved = errno;
@@ -168,8 +192,13 @@ int main(int argc, char **argv) {
 
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   if (socket_path(script, addr.sun_path, sizeof addr.sun_path) < 0) with_node(script, nargs, args, NULL);
+  /* A closed stdin, stdout or stderr cannot be passed: Node runs it, without a word to the server. */
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0) with_node(script, nargs, args, NULL);
   server = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (server < 0 || connect(server, (struct sockaddr *)&addr, sizeof addr) < 0) with_node(script, nargs, args, addr.sun_path);
+  /* Nothing is sent to a listener that is not one of ours: see trusted_server. */
+  if (!trusted_server(server)) with_node(script, nargs, args, NULL);
 
   char cwd[PATH_MAX], count[16];
   if (!getcwd(cwd, sizeof cwd)) with_node(script, nargs, args, NULL);
@@ -202,7 +231,6 @@ int main(int argc, char **argv) {
   c->cmsg_len = CMSG_LEN(3 * sizeof(int));
   int fds[3] = { 0, 1, 2 };
   memcpy(CMSG_DATA(c), fds, sizeof fds);
-  /* A closed stdin/stdout/stderr cannot be passed (EBADF): Node handles that case here. */
   size_t sent = 0;
   while (sent < len) {
     ssize_t w = sent ? send(server, msg + sent, len - sent, MSG_NOSIGNAL) : sendmsg(server, &mh, MSG_NOSIGNAL);

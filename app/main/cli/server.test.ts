@@ -112,4 +112,32 @@ describe('the resident CLI server', () => {
     await until(() => !alive(server), 20000);
     assert.equal(sb.run(['ps', '-q']).stdout, '', 'a command after it runs (with Node, starting a new server)');
   });
+
+  test('a listener of another mount namespace at the socket\'s path (a container that can write the data dir) is sent nothing; Node runs the command', { skip: process.getuid!() !== 0 ? 'needs root' : false }, async () => {
+    const started = readdirSync(runDir()).filter((f) => f.endsWith('.sock'));
+    if (started.length === 0) assert.equal(sb.run(['ps']).status, 0);
+    const path = await until(() => readdirSync(runDir()).filter((f) => f.endsWith('.sock')).map((f) => join(runDir(), f))[0], 20000);
+    const server = serverPid()!;
+    unlinkSync(path);
+    await until(() => !alive(server), 20000);
+    // The impostor: this uid, its own mount namespace, as a rootless container's root would be.
+    const got = join(work, 'impostor-got');
+    const js = `const fs=require('fs');let n=0;require('net').createServer((c)=>{c.on('data',(d)=>(n+=d.length));c.on('close',()=>fs.appendFileSync(${JSON.stringify(got)},n+'\\n'))}).listen(${JSON.stringify(path)},()=>console.log('listening'))`;
+    const impostor = spawn('unshare', ['--mount', process.execPath, '-e', js], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let said = '';
+      impostor.stdout.on('data', (d) => (said += d));
+      await until(() => said.includes('listening'), 20000);
+      // SIGKILL at the deadline: a client that did talk to the impostor would wait for its answer for ever.
+      const r = spawnSync(CLI, ['ps', '-q'], { env: sb.env, encoding: 'utf8', input: '', timeout: 20000, killSignal: 'SIGKILL' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      // It was connected to (and checked), then sent not one byte: no descriptors, no environment.
+      await until(() => existsSync(got), 20000);
+      assert.match(readFileSync(got, 'utf8'), /^0\n/);
+      assert.doesNotMatch(readFileSync(got, 'utf8'), /^[1-9]/m);
+    } finally {
+      impostor.kill('SIGKILL');
+    }
+  });
 });
