@@ -10,6 +10,7 @@
 // lifts the block while it sleeps and keeps the old mask where /proc does not show it
 // (real_blocked), so only the syscall it sleeps in (/proc/PID/syscall) tells. A process /proc
 // cannot answer for (gone, unreadable, on a CPU this moment) is never taken as having lost it.
+import { parseNSpid } from './inspect/processes';
 import { readProcText } from './inspect/proc-read';
 
 export interface SignalState {
@@ -48,14 +49,14 @@ export function readSignalState(pid: number, sig: number): SignalState | undefin
   }
   if (status === null || syscall === null) return undefined;
   const [caught, ignored, blocked, pending, sharedPending] = ['SigCgt', 'SigIgn', 'SigBlk', 'SigPnd', 'ShdPnd'].map((f) => inMask(status, f, sig));
-  const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1].trim().split(/\s+/);
+  const nspid = parseNSpid(status);
   const tracer = /^TracerPid:\s*(\d+)$/m.exec(status)?.[1];
   if (caught === undefined || ignored === undefined || blocked === undefined || pending === undefined || sharedPending === undefined || !nspid || !tracer) return undefined;
   const nr = /^\d+/.exec(syscall)?.[0];
   const waits = SIGTIMEDWAIT[process.arch];
   return {
     caught, ignored, blocked, pending: pending || sharedPending, traced: tracer !== '0',
-    pidNamespaceInit: nspid[nspid.length - 1] === '1',
+    pidNamespaceInit: nspid[nspid.length - 1] === 1,
     // "running": on a CPU, maybe between lifting the block and going to sleep in sigtimedwait.
     // "-1 …": blocked outside any syscall. A number: the syscall it sleeps in.
     mayBeWaitingForSignals: !waits || syscall.startsWith('running') || (nr !== undefined && waits.includes(Number(nr))),

@@ -299,18 +299,9 @@ class BridgeGone extends Error {}
  * dir, its pasta is stopped. Idempotent.
  */
 export function teardownNetwork(id: string, dir?: string): void {
-  if (dir) stopPasta(dir);
-  let veth: string | undefined;
-  try {
-    veth = hostVethName(id);
-  } catch {
-    /* not a locker id: nothing of ours */
-  }
+  const veth = releaseFirst(id, dir);
   if (veth) deleteLink(veth);
-  if (veth && process.getuid?.() === 0) removeNatTable(natTableName(veth));
-  releasePorts(id);
-  for (const l of leases()) if (l.id === id) releaseAddress(l.address);
-  if (process.getuid?.() === 0) restoreForwardingIfUnused();
+  releaseLease(id);
 }
 
 /** How long the kernel gets to take a dead container's veth away with its namespace. */
@@ -326,20 +317,31 @@ const VETH_GONE_MS = 1000;
  * VETH_GONE_MS (something else holds the namespace) is deleted.
  */
 export async function teardownNetworkAfterExit(id: string, dir?: string): Promise<void> {
-  if (dir) stopPasta(dir);
-  let veth: string | undefined;
-  try {
-    veth = hostVethName(id);
-  } catch {
-    /* not a locker id: nothing of ours */
-  }
-  if (veth && process.getuid?.() === 0) removeNatTable(natTableName(veth));
-  releasePorts(id);
+  const veth = releaseFirst(id, dir);
   if (veth) {
     const end = Date.now() + VETH_GONE_MS;
     while (linkExists(veth) && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
     deleteLink(veth);
   }
+  releaseLease(id);
+}
+
+/** A teardown's first part: pasta, the NAT table and the port locks. Answers the veth's name (undefined: not a locker id). */
+function releaseFirst(id: string, dir?: string): string | undefined {
+  if (dir) stopPasta(dir);
+  releasePorts(id);
+  let veth: string | undefined;
+  try {
+    veth = hostVethName(id);
+  } catch {
+    return undefined; // not a locker id: no veth or table of ours
+  }
+  if (process.getuid?.() === 0) removeNatTable(natTableName(veth));
+  return veth;
+}
+
+/** A teardown's last part, once the veth is gone: the address lease, then ip_forward when no container holds one. */
+function releaseLease(id: string): void {
   for (const l of leases()) if (l.id === id) releaseAddress(l.address);
   if (process.getuid?.() === 0) restoreForwardingIfUnused();
 }
