@@ -39,7 +39,7 @@ import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
 import { inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, type ContainerInspection } from './inspect';
 import { natRulesLive } from './network/nat';
-import { DetachedLaunch, exitSettled, recordedExit } from './detach';
+import { DetachedLaunch, exitSettled, monitorGone, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
 
@@ -131,6 +131,10 @@ export class Runtime implements ContainerRuntime {
     // The old record (and its log) give way to the new run; its files (the kept layer, with what
     // locker cp put there) stay, as docker start keeps them. A failure below leaves it removed, as rm would.
     this.live.delete(r.id);
+    // A detached container's monitor becomes its exit command, which releases the veth, NAT table
+    // and lease under this id: it must be done before the id is used again, or it would delete the
+    // new run's veth (same name) while the new container sets up its eth0 (ENODEV).
+    if (r.monitor) await monitorGone(r.monitor, 10_000);
     // What the last run held on the host under this id (its cgroup, veth, NAT table, address), when
     // nobody settled it yet (a monitor's container stopped a moment ago): released before the id is
     // used again, or the new run would find it taken and the old one would be left with no record.
