@@ -19,9 +19,9 @@ after(() => {
 
 const runDir = (): string => join(sb.dataDir, 'run');
 /** The pid of the sandbox's server, from the line its log starts with. */
-function serverPid(): number | undefined {
-  const log = existsSync(runDir()) ? readdirSync(runDir()).find((f) => f.endsWith('.log')) : undefined;
-  const m = log && /pid (\d+) listening/.exec(readFileSync(join(runDir(), log), 'utf8'));
+function serverPid(socket?: string): number | undefined {
+  const log = socket ? socket.replace(/\.sock$/, '.log').slice(runDir().length + 1) : existsSync(runDir()) ? readdirSync(runDir()).find((f) => f.endsWith('.log')) : undefined;
+  const m = log && existsSync(join(runDir(), log)) && /pid (\d+) listening/.exec(readFileSync(join(runDir(), log), 'utf8'));
   return m ? Number(m[1]) : undefined;
 }
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -114,10 +114,13 @@ describe('the resident CLI server', () => {
   });
 
   test('a listener of another mount namespace at the socket\'s path (a container that can write the data dir) is sent nothing; Node runs the command', { skip: process.getuid!() !== 0 ? 'needs root' : false }, async () => {
-    const started = readdirSync(runDir()).filter((f) => f.endsWith('.sock'));
-    if (started.length === 0) assert.equal(sb.run(['ps']).status, 0);
-    const path = await until(() => readdirSync(runDir()).filter((f) => f.endsWith('.sock')).map((f) => join(runDir(), f))[0], 20000);
-    const server = serverPid()!;
+    // The socket of this environment's server: the only one once the others (the niced client's) are
+    // gone and a command with this environment started a new one.
+    const sockets = (): string[] => readdirSync(runDir()).filter((f) => f.endsWith('.sock')).map((f) => join(runDir(), f));
+    for (const f of sockets()) unlinkSync(f);
+    assert.equal(sb.run(['ps']).status, 0);
+    const path = await until(() => sockets().length === 1 && sockets()[0], 20000);
+    const server = await until(() => serverPid(path), 20000);
     unlinkSync(path);
     await until(() => !alive(server), 20000);
     // The impostor: this uid, its own mount namespace, as a rootless container's root would be.
