@@ -44,8 +44,14 @@ export function ensureWritableDir(dir: string, mode = 0o755): void {
   const made: string[] = [];
   try {
     for (const p of missing) {
-      mkdirSync(p, { mode: p === target ? mode : 0o755 });
-      made.push(p);
+      try {
+        mkdirSync(p, { mode: p === target ? mode : 0o755 });
+        made.push(p);
+      } catch (e) {
+        // Another process made it between our stat and our mkdir (50 first commands at once): a
+        // directory there is all this wanted. Anything else there is still refused below.
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(p).isDirectory()) throw e;
+      }
     }
     accessSync(target, constants.W_OK | constants.X_OK);
   } catch (e) {
