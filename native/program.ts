@@ -46,7 +46,17 @@ export interface Step {
   s: Array<string | Buffer>;
   /** The call as a person reads it, e.g. `mount("proc", "/proc", "proc", MS_NOSUID, NULL)`. */
   name: string;
-  args: string;
+  /** Made when first read (the log, an error): a launch plans ~150 steps and most are never shown. */
+  readonly args: string;
+}
+
+/** Arguments as text, or how to make it (flag names are decoded only if someone looks). */
+type ArgsText = string | (() => string);
+
+function newStep(code: number, okErrno: number, dest: number, n: Step['n'], s: Step['s'], name: string, args: ArgsText): Step {
+  let text = typeof args === 'string' ? args : undefined;
+  const make = args as () => string;
+  return { code, okErrno, dest, n, s, name, get args(): string { return (text ??= make()); } };
 }
 
 const q = (s: string | null): string => (s === null ? 'NULL' : JSON.stringify(s));
@@ -58,8 +68,8 @@ export class Program {
   readonly steps: Step[] = [];
   private readonly freeRegs: number[] = Array.from({ length: NREGS }, (_, k) => k);
 
-  private add(op: OpName, name: string, args: string, n: N[] = [], s: Array<string | Buffer> = [], okErrno = 0, dest = 0): this {
-    this.steps.push({ code: code(op), okErrno, dest, n: pad(n), s, name, args });
+  private add(op: OpName, name: string, args: ArgsText, n: N[] = [], s: Array<string | Buffer> = [], okErrno = 0, dest = 0): this {
+    this.steps.push(newStep(code(op), okErrno, dest, pad(n), s, name, args));
     return this;
   }
 
@@ -75,22 +85,27 @@ export class Program {
    */
   mount(source: string | Opened | null, target: string | Opened, fstype: string | null, flags: number, data: string | null = null): this {
     const show = (x: string | Opened | null): string => (x instanceof Opened ? `/proc/self/fd/${x.label}` : q(x));
-    return this.add('MOUNT', 'mount', `${show(source)}, ${show(target)}, ${q(fstype)}, ${mountFlagNames(flags)}, ${q(data)}`,
+    return this.add('MOUNT', 'mount', () => `${show(source)}, ${show(target)}, ${q(fstype)}, ${mountFlagNames(flags)}, ${q(data)}`,
       [flags, source instanceof Opened ? source.ref : -1, target instanceof Opened ? target.ref : -1],
       [typeof source === 'string' ? source : '', typeof target === 'string' ? target : '', fstype ?? '', data ?? '']);
   }
   /** openat2(dir, path, {flags, mode, resolve}); the fd is kept for later steps until close(). */
   openat2(dir: Fd, path: string, flags: number, resolve: number, label: string, mode = 0): Opened {
     const fd = this.takeReg(label);
-    this.add('OPENAT2', 'openat2', `${fdText(dir)}, ${q(path)}, {${decodeFlags(flags, O, 'O_')}, ${decodeFlags(resolve, RESOLVE, 'RESOLVE_')}} = ${label}`,
+    this.add('OPENAT2', 'openat2', () => `${fdText(dir)}, ${q(path)}, {${decodeFlags(flags, O, 'O_')}, ${decodeFlags(resolve, RESOLVE, 'RESOLVE_')}} = ${label}`,
       [fdValue(dir), flags, mode, resolve], [path], 0, REG_BASE - fd.ref + 1);
     return fd;
   }
-  /** openat(dir, name, flags, mode) that is closed at once: creates a file (a bind-mount target). */
+  /**
+   * openat(dir, name, flags, mode) that is closed at once: creates a file (a bind-mount target).
+   * Read-only and non-blocking: an image's FIFO there must not hang the setup (a write open waits
+   * for a reader), and an image's existing file must not be copied up into the overlay's upper
+   * layer (a write open copies it, and syncs it, only to have the bind cover it).
+   */
   createAt(dir: Fd, name: string, mode: number): this {
-    const flags = O.CREAT | O.WRONLY | O.NOFOLLOW | O.CLOEXEC;
+    const flags = O.CREAT | O.RDONLY | O.NONBLOCK | O.NOFOLLOW | O.CLOEXEC;
     const fd = this.takeReg(`${dir}/${name}`);
-    this.add('OPENAT', 'openat', `${fdText(dir)}, ${q(name)}, O_CREAT|O_WRONLY|O_NOFOLLOW|O_CLOEXEC, 0${mode.toString(8)}`,
+    this.add('OPENAT', 'openat', `${fdText(dir)}, ${q(name)}, O_CREAT|O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC, 0${mode.toString(8)}`,
       [fdValue(dir), flags, mode], [name], 0, REG_BASE - fd.ref + 1);
     return this.close(fd);
   }
@@ -137,7 +152,7 @@ export class Program {
     return this.add('NETLINK', 'sendmsg', `${protocolName}, ${what}`, [protocol, index ? index.at : -1], index ? [message, index.of] : [message]);
   }
   umount2(target: string, flags: number): this {
-    return this.add('UMOUNT2', 'umount2', `${q(target)}, ${decodeFlags(flags, MNT, 'MNT_')}`, [flags], [target]);
+    return this.add('UMOUNT2', 'umount2', () => `${q(target)}, ${decodeFlags(flags, MNT, 'MNT_')}`, [flags], [target]);
   }
   sethostname(name: string): this {
     return this.add('SETHOSTNAME', 'sethostname', `${q(name)}, ${Buffer.byteLength(name)}`, undefined, [name]);
@@ -194,8 +209,8 @@ export class Program {
     return this.add('CLOSE_RANGE', 'close_range', `${first}, ${last}, 0`, [first, last, 0]);
   }
   prctl(option: number, arg: number, argName = String(arg)): this {
-    const name = Object.entries(PR).find(([, v]) => v === option)?.[0] ?? String(option);
-    return this.add('PRCTL', 'prctl', `PR_${name}, ${argName}`, [option, arg, 0]);
+    const name = (): string => Object.entries(PR).find(([, v]) => v === option)?.[0] ?? String(option);
+    return this.add('PRCTL', 'prctl', () => `PR_${name()}, ${argName}`, [option, arg, 0]);
   }
   /** prctl(option, arg2, arg3): e.g. PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap; `args` shows them in the log. */
   prctl3(option: number, arg2: number, arg3: number, args: string): this {
@@ -213,10 +228,10 @@ export class Program {
     return this;
   }
   setns(fd: number, nstype: number): this {
-    return this.add('SETNS', 'setns', `${fd}, ${nsNames[nstype] ?? cloneFlagNames(nstype)}`, [fd, nstype, 0]);
+    return this.add('SETNS', 'setns', () => `${fd}, ${nsNames[nstype] ?? cloneFlagNames(nstype)}`, [fd, nstype, 0]);
   }
   unshare(flags: number): this {
-    return this.add('UNSHARE', 'unshare', cloneFlagNames(flags), [flags]);
+    return this.add('UNSHARE', 'unshare', () => cloneFlagNames(flags), [flags]);
   }
   /**
    * write(fd, data) in one call, to an fd the parent opened (shown as `fd</path>`, as strace -y does):
@@ -267,35 +282,54 @@ export class Program {
   }
   capset(effective: bigint, permitted: bigint, inheritable: bigint): this {
     const hex = (v: bigint): string => '0x' + v.toString(16);
-    return this.add('CAPSET', 'capset', `{v3}, {eff=${hex(effective)}, perm=${hex(permitted)}, inh=${hex(inheritable)}}`,
+    return this.add('CAPSET', 'capset', () => `{v3}, {eff=${hex(effective)}, perm=${hex(permitted)}, inh=${hex(inheritable)}}`,
       [effective, permitted, inheritable]);
   }
   execve(path: string, argv: string[], env: string[]): this {
     const blob = (list: string[]): string => list.map((x) => x + '\0').join('');
-    return this.add('EXECVE', 'execve', `${q(path)}, ${JSON.stringify(argv)}, [${env.length} vars]`,
+    return this.add('EXECVE', 'execve', () => `${q(path)}, ${JSON.stringify(argv)}, [${env.length} vars]`,
       [argv.length, env.length, 0], [path, blob(argv), blob(env)]);
   }
 
-  /** The wire format native/src/nsexec.c decodes. */
+  /** The wire format native/src/nsexec.c decodes: per step a 56-byte head, then its strings. */
   encode(): Buffer {
-    const parts: Buffer[] = [];
+    let size = 0;
     for (const step of this.steps) {
-      const head = Buffer.alloc(56);
-      head.writeUInt32LE(step.code, 0);
-      head.writeUInt32LE(step.okErrno, 4);
-      head.writeUInt32LE(step.dest, 8);
-      step.n.forEach((v, i) => head.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)), 12 + i * 8));
-      head.writeUInt32LE(step.s.length, 52);
-      parts.push(head);
+      size += HEAD;
+      for (const str of step.s) size += 4 + (typeof str === 'string' ? Buffer.byteLength(str, 'utf8') : str.length) + 1;
+    }
+    const out = Buffer.alloc(size);
+    let off = 0;
+    for (const step of this.steps) {
+      out.writeUInt32LE(step.code, off);
+      out.writeUInt32LE(step.okErrno, off + 4);
+      out.writeUInt32LE(step.dest, off + 8);
+      step.n.forEach((v, i) => writeInt64(out, v, off + 12 + i * 8));
+      out.writeUInt32LE(step.s.length, off + 52);
+      off += HEAD;
       for (const str of step.s) {
-        const bytes = typeof str === 'string' ? Buffer.from(str + '\0', 'utf8') : Buffer.concat([str, Buffer.alloc(1)]);
-        const len = Buffer.alloc(4);
-        len.writeUInt32LE(bytes.length);
-        parts.push(len, bytes);
+        const len = (typeof str === 'string' ? Buffer.byteLength(str, 'utf8') : str.length) + 1;
+        out.writeUInt32LE(len, off);
+        if (typeof str === 'string') out.write(str, off + 4, 'utf8');
+        else str.copy(out, off + 4);
+        off += 4 + len; // the NUL is the zeroed last byte
       }
     }
-    return Buffer.concat(parts);
+    return out;
   }
+}
+
+const HEAD = 56;
+
+/** An int64 as two's complement; a number as two 32-bit halves (exact below 2^53, no BigInt made). */
+function writeInt64(buf: Buffer, v: N, at: number): void {
+  if (typeof v === 'bigint') {
+    buf.writeBigInt64LE(BigInt.asIntN(64, v), at);
+    return;
+  }
+  const high = Math.floor(v / 2 ** 32);
+  buf.writeUInt32LE(v - high * 2 ** 32, at);
+  buf.writeInt32LE(high, at + 4);
 }
 
 export { MS, MNT, PR, CLONE, O, RESOLVE };

@@ -176,6 +176,31 @@ describe('native step', () => {
     }
   });
 
+  test('an abort ends a child blocked in a step: killed, reaped, the promise rejects with the reason', { timeout: 20_000 }, async () => {
+    // A step that never returns (the child reads a pipe nobody writes), as a FIFO open would block.
+    const [r, w] = pipe2(0o2000000);
+    const ctl = new AbortController();
+    const log: SyscallEntry[] = [];
+    const stop = syscallLog.subscribe((e) => log.push(e));
+    try {
+      const launch = spawnProcessAsync({ flags: CLONE.NEWUTS, light: true, signal: ctl.signal, program: new Program().waitFor(r).execve('/bin/true', ['true'], []) });
+      const pid = Number(log.find((e) => e.name === 'clone')?.result);
+      assert.ok(pid > 0, 'cloned');
+      sleepMs(50);
+      assert.equal(processState(pid), 'S', 'blocked in its read');
+      const reason = new Error('interrupted');
+      ctl.abort(reason);
+      await assert.rejects(launch, (e) => e === reason);
+      assert.equal(processState(pid), undefined, 'killed and reaped: no zombie left');
+      await assert.rejects(spawnProcessAsync({ flags: 0, signal: ctl.signal, program: new Program().execve('/bin/true', ['true'], []) }), (e) => e === reason, 'aborted already: nothing is cloned');
+      assert.equal(log.filter((e) => e.name === 'clone').length, 1);
+    } finally {
+      stop();
+      closeSync(r);
+      closeSync(w);
+    }
+  });
+
   test('fork after setns: the grandchild runs in the joined PID namespace', async () => {
     const holder = spawnProcess({ flags: CLONE.NEWPID, program: new Program().execve('/bin/sleep', ['sleep', '5'], []) });
     try {

@@ -62,6 +62,13 @@ export interface SpawnOptions {
    * before the clone. Should it fail, a child already cloned is killed and reaped.
    */
   whileCloning?: () => void;
+  /**
+   * spawnProcessAsync: aborted before the child reached execve (the user's Ctrl-C, the served CLI
+   * gone), the child is killed, so a setup that never ends (an image's FIFO, a hung filesystem)
+   * cannot hold its caller for ever; the promise then rejects with signal.reason (killed and reaped
+   * even if it had just exec'd: the caller asked for no container).
+   */
+  signal?: AbortSignal;
 }
 
 export interface IntoCgroup { fd: number; path: string }
@@ -83,7 +90,8 @@ function decodeRecord(buf: Buffer, off: number): ChildRecord {
 /** Logs a planned call the child made and returns it as a StepResult. */
 function childCall(step: Step, rec: ChildRecord): StepResult {
   const r: StepResult = { step, result: rec.result, errno: rec.result < 0n ? errnoName(rec.err) : undefined, tNs: rec.tNs };
-  syscallLog.record({ where: 'child', name: step.name, args: step.args, result: rec.result, errno: r.errno, t: monotonicToEpochMs(rec.tNs) });
+  // Only for a listener: the text of ~150 steps is made when someone reads it.
+  if (syscallLog.active) syscallLog.record({ where: 'child', name: step.name, args: step.args, result: rec.result, errno: r.errno, t: monotonicToEpochMs(rec.tNs) });
   return r;
 }
 
@@ -104,7 +112,7 @@ function diedBeforeExec(planned: Step[], made: number): boolean {
  */
 function logExecInferred(planned: Step[], made: number): void {
   const last = planned[planned.length - 1];
-  if (last?.name !== 'execve' || made !== planned.length - 1) return;
+  if (last?.name !== 'execve' || made !== planned.length - 1 || !syscallLog.active) return;
   syscallLog.record({ where: 'child', name: 'execve', args: last.args, result: 0, inferred: 'eof', t: Date.now() });
 }
 
@@ -192,8 +200,21 @@ export function spawnProcess(opts: SpawnOptions): Spawned {
  * the resident CLI server). The report is logged through `within`, as the synchronous part is.
  */
 export async function spawnProcessAsync(opts: SpawnOptions, within: <T>(fn: () => T) => T = (fn) => fn()): Promise<Spawned> {
+  opts.signal?.throwIfAborted();
   const started = startSpawn(opts);
-  const report = await readAllAsync(started.reportR);
+  // SIGKILL ends even a child blocked in a step; its report pipe then ends and it is reaped below.
+  const abort = (): void => void kill(started.pid, 9, 3 /* ESRCH */);
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  let report: Buffer;
+  try {
+    report = await readAllAsync(started.reportR);
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+  }
+  if (opts.signal?.aborted) {
+    started.reapChild(started.pid); // killed above, whether or not it had reached execve
+    throw opts.signal.reason;
+  }
   return within(() => settleSpawn(started, report));
 }
 

@@ -36,7 +36,8 @@ const MASK_PROBE = MASKED_FILES.find((f) => {
 
 interface Image { root: string; canary: string }
 type Expect = { works: true; workdir?: string; check?: (out: string, img: Image) => void } | { refused: RegExp; workdir?: string };
-interface Case { name: string; make: (img: Image) => void; expect: Expect }
+/** volume: a host file bound onto that path of the image (-v), its contents shown by the probe. */
+interface Case { name: string; make: (img: Image) => void; expect: Expect; volume?: string }
 
 /** A `../../..` chain that, followed on the host from anywhere in the image, reaches the canary. */
 const up = (to: string): string => '../'.repeat(16) + to.slice(1);
@@ -74,6 +75,13 @@ const CASES: Case[] = [
     expect: { workdir: '/w', refused: /^locker: --workdir \/w does not exist in the rootfs; pick an existing directory$/ },
   },
   { name: '/proc is a FIFO', make: (i) => { rmSync(join(i.root, 'proc'), { recursive: true }); mkfifo(join(i.root, 'proc')); }, expect: refusedAs('/proc', 'a FIFO') },
+  {
+    // A write open of a FIFO waits for a reader: the setup hung for ever before its open was read-only.
+    name: 'a FIFO where -v binds a file: the file is bound over it, no hang',
+    make: (i) => mkfifo(join(i.root, 'etc', 'trap')),
+    volume: '/etc/trap',
+    expect: { works: true, check: (out) => assert.match(out, /^vol=from the host$/m) },
+  },
   { name: '/tmp is a socket', make: (i) => { rmSync(join(i.root, 'tmp'), { recursive: true }); bindSocket(join(i.root, 'tmp')); }, expect: refusedAs('/tmp', 'a socket') },
   { name: '/sys is a regular file', make: (i) => { rmSync(join(i.root, 'sys'), { recursive: true }); writeFileSync(join(i.root, 'sys'), 'x'); }, expect: refusedAs('/sys', 'a regular file') },
 ];
@@ -86,6 +94,13 @@ function mkfifo(path: string): void {
 function bindSocket(path: string): void {
   const r = spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path], { encoding: 'utf8' });
   assert.equal(r.status, 0, `python3 makes the socket: ${r.stderr}`);
+}
+
+/** A host file for -v, readable by the rootless user too. */
+function volumeFile(): string {
+  const path = join(work, 'volume.txt');
+  writeFileSync(path, 'from the host\n', { mode: 0o644 });
+  return path;
 }
 
 let base: string | undefined;
@@ -110,6 +125,7 @@ const PROBE = [
   MASK_PROBE ? `echo "mask=$(cat ${MASK_PROBE} | wc -c)"` : 'echo mask=0',
   'echo "etc=$(test -e /etc/passwd && echo present || echo absent)"',
   'echo "cwd=$(pwd) passwd-lines=$(cat passwd 2>/dev/null | wc -l)"',
+  'if [ -n "$VOL" ]; then echo "vol=$(cat "$VOL")"; fi',
 ].join('\n');
 
 function mountsUnder(dir: string): string[] {
@@ -129,7 +145,8 @@ for (const [mode, run, dataDir] of modes) {
         const img = makeImage(c);
         spawnSync('chmod', ['-R', 'a+rX', join(img.root, '..')]);
         const before = hostState(dataDir);
-        const args = ['run', '--rootfs', img.root, ...(c.expect.workdir ? ['--workdir', c.expect.workdir] : []), '--', '/bin/sh', '-c', PROBE];
+        const volume = c.volume ? ['-v', `${volumeFile()}:${c.volume}`, '-e', `VOL=${c.volume}`] : [];
+        const args = ['run', '--rootfs', img.root, ...(c.expect.workdir ? ['--workdir', c.expect.workdir] : []), ...volume, '--', '/bin/sh', '-c', PROBE];
         const r = run(args);
         assert.deepEqual(readdirSync(img.canary), [], 'nothing was made in the host directory the link points to');
         assert.deepEqual(mountsUnder(img.canary), [], 'nothing is mounted on the host directory');

@@ -159,29 +159,29 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (background) return runDetached(spec, trace, rm);
   const rt = new Runtime({ autoRemove: !keep });
   if (trace) syscallLog.subscribe((e) => cliIo().stderr.write(formatTrace(e) + '\n'));
-  // Handlers go in before the container starts: a signal that arrives meanwhile is passed on
-  // once its PID is known, instead of killing this process and orphaning the container.
-  // A signal during a rootfs import ends the import (tar is killed, nothing is kept).
+  // Handlers go in before the container starts, instead of a signal killing this process and
+  // orphaning the container: one during the rootfs import or the container's setup ends the launch
+  // (tar or the half-made container killed, nothing kept); one after it is passed on to the PID.
   let pid: number | undefined;
   const pending: number[] = [];
-  const importing = new AbortController();
+  const interrupted = new AbortController();
   const forward = (sig: CliSignal, n: number): void =>
-    cliIo().onSignal(sig, () => (pid === undefined ? (pending.push(n), importing.abort()) : kill(pid, n, 3)));
+    cliIo().onSignal(sig, () => (pid === undefined ? (pending.push(n), interrupted.abort()) : kill(pid, n, 3)));
   forward('SIGTERM', 15);
   forward('SIGHUP', 1);
   forward('SIGQUIT', 3);
   if (!spec.tty) forward('SIGINT', 2);
   // Served (server.ts): the CLI that asked died, which would have ended the container with it.
-  cliIo().onGone(() => (pid === undefined ? (pending.push(9), importing.abort()) : kill(pid, 9, 3)));
+  cliIo().onGone(() => (pid === undefined ? (pending.push(9), interrupted.abort()) : kill(pid, 9, 3)));
   const stdio = spec.tty ? undefined : containerStdio();
   let handle;
   try {
     handle = await rt.run(spec, {
-      stdio: stdio?.fds, signal: importing.signal, caller: callerOf(), releaseNetworkLater: cliIo().served, onImportProgress: importProgressPrinter(),
+      stdio: stdio?.fds, signal: interrupted.signal, caller: callerOf(), releaseNetworkLater: cliIo().served, onImportProgress: importProgressPrinter(),
       onNote: (line) => cliIo().stderr.write(`locker: ${line}\n`),
     });
   } catch (e) {
-    if (!(importing.signal.aborted && e instanceof LockerError)) throw e;
+    if (!(interrupted.signal.aborted && e instanceof LockerError)) throw e;
     cliIo().stderr.write(`locker: ${e.message}\n`);
     return 128 + pending[0];
   } finally {

@@ -29,7 +29,10 @@ export interface RunOptions {
   onImportProgress?: (p: ImportProgress) => void;
   /** One-line notes for the user about the launch (e.g. owners a rootless import could not keep). */
   onNote?: (line: string) => void;
-  /** Aborts the launch while it is still importing the rootfs (tar is killed, nothing is kept). */
+  /**
+   * Aborts the launch: during the rootfs import (tar is killed, nothing is kept) or while the
+   * container sets itself up (it is killed before its command runs, nothing is kept).
+   */
   signal?: AbortSignal;
   /**
    * Detached (`run -d`): a monitor process owns the container (runtime/detach), so it outlives this

@@ -102,6 +102,14 @@ export class RecordStore {
 
 /** Field 22 (starttime) of /proc/PID/stat, or undefined when the process is gone (or a zombie). */
 export function processStartTime(pid: number): string | undefined {
+  if (pid === process.pid) return (ownStartTime ??= readStartTime(pid));
+  return readStartTime(pid);
+}
+
+/** This process's: asked for by every lease and record it makes (it never changes). */
+let ownStartTime: string | undefined;
+
+function readStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

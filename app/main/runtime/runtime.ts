@@ -295,7 +295,7 @@ export class Runtime implements ContainerRuntime {
         try {
           const plan = buildPlan({ ...input, cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)) });
           const into = join?.into;
-          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, into, detached, net));
+          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal }));
         } catch (e) {
           // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
@@ -348,14 +348,18 @@ export class Runtime implements ContainerRuntime {
   }
 
   /** The clone and the child's setup; the child's report is awaited, so concurrent launches overlap. */
-  private async launch(id: string, plan: Plan, v: ValidSpec, intoCgroup?: CgroupHandle, detached?: DetachedLaunch, net?: NetworkPlan): Promise<{ pid: number; network: NetworkInfo }> {
+  private async launch(id: string, plan: Plan, v: ValidSpec, how: { intoCgroup?: CgroupHandle; detached?: DetachedLaunch; net?: NetworkPlan; signal?: AbortSignal }): Promise<{ pid: number; network: NetworkInfo }> {
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
-    const { whileCloning, beforeContinue, continueAt, network } = this.setupHook(plan, v, net);
+    const { whileCloning, beforeContinue, continueAt, network } = this.setupHook(plan, v, how.net);
     try {
       // light: cloned by the small locker-nsexec, not as a copy of this (big) process.
-      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, whileCloning, beforeContinue, continueAt, intoCgroup, via: detached?.via, light: true }, within));
+      const { pid } = await within(() => spawnProcessAsync({
+        flags: plan.flags, program: plan.program, whileCloning, beforeContinue, continueAt, intoCgroup: how.intoCgroup, via: how.detached?.via, light: true, signal: how.signal,
+      }, within));
       return { pid, network: within(network) };
     } catch (e) {
+      // Interrupted (Ctrl-C, the served CLI gone) while the container set itself up: it was killed.
+      if (how.signal?.aborted) throw new LockerError('interrupted while the container was being set up; it was removed before it ran its command');
       throw this.launchError(e, v);
     }
   }

@@ -103,9 +103,14 @@ function capabilityNames(values: readonly string[], flag: string): string[] {
 
 /** The runtime's own bounding set (CapBnd): no container can keep a capability outside it, so ALL means these. */
 function boundingSet(): bigint {
-  const m = /^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? BigInt(`0x${m[1]}`) : (1n << 64n) - 1n;
+  // Read once: this process never drops a capability of its own.
+  if (ownBoundingSet === undefined) {
+    const m = /^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    ownBoundingSet = m ? BigInt(`0x${m[1]}`) : (1n << 64n) - 1n;
+  }
+  return ownBoundingSet;
 }
+let ownBoundingSet: bigint | undefined;
 
 /**
  * Docker's rule (moby's caps.TweakCapabilities): ALL in --cap-add starts from every capability the
