@@ -37,7 +37,7 @@ import { handBackExitCommand, takeOverExitCommand, writeExitCommand } from './ne
 import { teardownAfterExit } from './network/after-exit';
 import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
-import { inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, type ContainerInspection } from './inspect';
+import { containerHostnameAsync, inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, type ContainerInspection } from './inspect';
 import { natRulesLive } from './network/nat';
 import { DetachedLaunch, exitSettled, monitorGone, recordedExit } from './detach';
 
@@ -583,6 +583,8 @@ export class Runtime implements ContainerRuntime {
   async inspectContainerOnly(id: string): Promise<ContainerInspection> {
     const r = this.inspectable(id);
     const network = this.networkViews(r);
+    // Read on the namespace thread meanwhile, the hostname is in the cache the inspection reads.
+    await containerHostnameAsync(r.pid).catch(() => undefined);
     return this.withCgroupAndNetwork(r, inspectContainerOnly(this.inspectTarget(r)), await network);
   }
 

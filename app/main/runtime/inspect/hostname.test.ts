@@ -7,7 +7,8 @@ import { CLONE, MS } from '../../../../native/constants';
 import { kill, reapBlocking } from '../../../../native/libc';
 import { Program } from '../../../../native/program';
 import { spawnProcess } from '../../../../native/spawn';
-import { containerHostname, HOSTNAME_CACHE_MS, hostHostname, hostnames } from './hostname';
+import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
+import { containerHostname, containerHostnameAsync, HOSTNAME_CACHE_MS, hostHostname, hostnames } from './hostname';
 import { startUnshare } from './testing';
 
 test('a process in the host UTS namespace sees the host hostname', () => {
@@ -50,6 +51,27 @@ test('a container made by spawnProcess (mount private + sethostname + execve sle
   assert.ok(Number(process.hrtime.bigint() - t0) / 1e6 < 5, 'a cache hit spawns nothing');
   await new Promise((r) => setTimeout(r, HOSTNAME_CACHE_MS + 50));
   assert.equal(containerHostname(child.pid), 'renamed-box');
+});
+
+test('containerHostnameAsync (root): read on the namespace thread, no process; this thread keeps the host\'s hostname', async (t) => {
+  const c = await startUnshare(['--pid', '--fork', '--mount-proc', '--uts', '--mount', 'sh', '-c',
+    'hostname via-thread; sleep 30 & echo ready; wait']);
+  const u = await startUnshare(['--user', '--map-user=0', '--map-group=0', '--uts', 'sh', '-c',
+    'hostname thread-userns; echo ready; exec sleep 30']);
+  t.after(() => (c.stop(), u.stop()));
+  const log: SyscallEntry[] = [];
+  const stop = syscallLog.subscribe((e) => log.push(e));
+  try {
+    assert.equal(await containerHostnameAsync(c.pid), 'via-thread');
+    assert.equal(await containerHostnameAsync(u.pid), 'thread-userns', 'a user namespace\'s UTS namespace too, without joining the user namespace');
+  } finally {
+    stop();
+  }
+  assert.deepEqual(log.filter((e) => e.name === 'clone'), [], 'no uname process was started');
+  assert.equal(hostname(), hostHostname());
+  assert.notEqual(hostname(), 'via-thread', 'the asking thread never left the host\'s UTS namespace');
+  assert.equal(containerHostname(c.pid), 'via-thread', 'cached for the synchronous read');
+  assert.equal(await containerHostnameAsync(process.pid), hostname(), 'the host\'s own');
 });
 
 test('a vanished process gives a clear error', () => {

@@ -55,5 +55,5 @@ export { hostProcessTableAsync, interfacesAsync } from './process-table-async';
 export { hostProcessTable, containerProcessTable, containerProcessesOnly, parseStat, parseNSpid, formatCmdline } from './processes';
 export { compareNamespaces, namespaceLink, sharesNamespace, NAMESPACE_TYPES } from './namespaces';
 export { uidMap, gidMap, mountTable, parseMountInfo, unescapeMountField } from './identity';
-export { containerHostname, hostHostname, hostnames } from './hostname';
+export { containerHostname, containerHostnameAsync, hostHostname, hostnames } from './hostname';
 export { listDirectory } from './filesystem';

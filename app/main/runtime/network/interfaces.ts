@@ -2,7 +2,7 @@
 // what `ip -j -d addr` lists, read as ip reads it, from an RTM_GETLINK and an RTM_GETADDR dump, and
 // shaped exactly as parseIpAddrJson shapes ip's own output (interfaces.test.ts compares the two on
 // the real kernel). The host's dump is a socket of this thread's (the host's) namespace; a
-// container's is a socket made inside its namespace by a worker thread (netns-socket.ts), so no
+// container's is a socket made inside its namespace by a worker thread (../namespace-thread.ts), so no
 // thread that asks ever enters it. A rootless container's namespace belongs to its user namespace,
 // which only a single-threaded process may join: that one is listed by `ip` through nsenter,
 // spawned asynchronously. Each answer is kept about a second (the inspection refreshes ask twice).
@@ -10,7 +10,7 @@ import { namespaceLink, sharesNamespace } from '../inspect/namespaces';
 import { getuid } from '../../../../native/libc';
 import { ip } from './ip';
 import { NETLINK_ROUTE, NetlinkSocket, parseAttrs, type ReceivedMessage } from './netlink';
-import { routeSocketIn } from './netns-socket';
+import { routeSocketIn } from '../namespace-thread';
 import { RTM_NEWADDR, RTM_NEWLINK, dumpAddresses, dumpLinks } from './rtnetlink';
 import type { InterfaceAddress, NetworkInterface } from '../../../shared/types';
 

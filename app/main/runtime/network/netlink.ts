@@ -165,7 +165,7 @@ export class NetlinkSocket {
     return NetlinkSocket.adopt(netlinkSocket(protocol, PROTOCOL_NAMES[protocol] ?? String(protocol)), protocol);
   }
 
-  /** A socket made elsewhere (netns-socket.ts makes them inside other namespaces); closed by close(). */
+  /** A socket made elsewhere (namespace-thread.ts makes them inside other namespaces); closed by close(). */
   static adopt(fd: number, protocol: number): NetlinkSocket {
     try {
       // The kernel then says why it refused, not only the errno (Linux 4.12 and later; older ones just don't).
