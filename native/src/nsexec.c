@@ -6,8 +6,8 @@
  * caller names and runs, in order, a program of syscalls the caller encoded, ending in
  * execve. It holds no policy: what to mount, map or exec is decided in TypeScript.
  *
- * For every step the child writes one record to report_fd (close-on-exec), so the parent
- * learns the result of each call, and reads EOF once execve succeeded.
+ * For every step the child writes one record to report_fd (close-on-exec; in batches, see
+ * report), so the parent learns the result of each call, and reads EOF once execve succeeded.
  *
  * Built twice: as libnsexec.so, and with LOCKER_NSEXEC_MAIN as native/build/locker-nsexec, a
  * small static program that makes the clone for a big caller (locker_spawn_exec, at the end).
@@ -86,11 +86,29 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Records go out in batches, one write for up to 170 of them (a launch makes ~190 steps; a write
+ * each was a tenth of its setup). Flushed before whatever may wait or end (a wait for the parent, a
+ * fork, execve, _exit), so the parent holds every record whenever it could read them: at the
+ * child's wait, at its failure, at EOF. At most PIPE_BUF at once, so a write is never split. */
+static uint8_t pending[170 * sizeof(struct record)];
+static size_t pending_len;
+
+static void flush_reports(int fd) {
+  for (size_t done = 0; fd >= 0 && done < pending_len;) {
+    ssize_t w = write(fd, pending + done, pending_len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  pending_len = 0;
+}
+
 static void report(int fd, uint32_t i, int err, int64_t result) {
   if (fd < 0) return; /* after OP_STOP_REPORTING: the parent is gone, steps run silently */
   struct record r = { i, err, result, now_ns() };
-  ssize_t w;
-  do { w = write(fd, &r, sizeof r); } while (w < 0 && errno == EINTR);
+  if (pending_len + sizeof r > sizeof pending) flush_reports(fd);
+  memcpy(pending + pending_len, &r, sizeof r);
+  pending_len += sizeof r;
 }
 
 /* Splits a NUL-separated list of count strings into vec, NULL-terminated. */
@@ -233,12 +251,15 @@ static void child(const struct op *ops, uint32_t nops, int report_fd) {
   for (uint32_t i = 0; i < nops; i++) {
     const struct op *o = &ops[i];
     int64_t r;
+    /* What waits or forks (each copy would send the batch) goes with every record sent. */
+    if (o->code == OP_FORK || o->code == OP_WAIT_FD || o->code == OP_EXECVE) flush_reports(report_fd);
     if (o->code == OP_FORK) {
       /* Not fork(): glibc's fork takes malloc's locks for its atfork handlers, and another thread of
        * the parent may have held one at clone time; in this copy nobody would ever release it. */
       r = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0);
       if (r > 0) {
         report(report_fd, i, 0, r);
+        flush_reports(report_fd);
         close(report_fd);
         int status;
         while (waitpid((pid_t)r, &status, 0) < 0 && errno == EINTR) {}
@@ -250,16 +271,18 @@ static void child(const struct op *ops, uint32_t nops, int report_fd) {
       /* The parent returns here (an OCI `create`) and closes its end: later records would hit a
        * closed pipe. Reported as done, then the pipe is closed; a later failure is only _exit(127). */
       report(report_fd, i, 0, 0);
+      flush_reports(report_fd);
       close(report_fd);
       report_fd = -1;
       continue;
     } else {
       r = run_op(o);
     }
-    if (r < 0 && errno != (int)o->ok_errno) { report(report_fd, i, errno, r); _exit(127); }
+    if (r < 0 && errno != (int)o->ok_errno) { report(report_fd, i, errno, r); flush_reports(report_fd); _exit(127); }
     if (o->dest > 0 && o->dest <= NREGS) regs[o->dest - 1] = r < 0 ? -1 : (int)r;
     report(report_fd, i, r < 0 ? errno : 0, r);
   }
+  flush_reports(report_fd);
   _exit(127);
 }
 
