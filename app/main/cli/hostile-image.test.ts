@@ -144,13 +144,13 @@ for (const [mode, run, dataDir] of modes) {
       test(c.name, () => {
         const img = makeImage(c);
         spawnSync('chmod', ['-R', 'a+rX', join(img.root, '..')]);
-        const before = hostState(dataDir);
+        const before = hostState(dataDir, work);
         const volume = c.volume ? ['-v', `${volumeFile()}:${c.volume}`, '-e', `VOL=${c.volume}`] : [];
         const args = ['run', '--rootfs', img.root, ...(c.expect.workdir ? ['--workdir', c.expect.workdir] : []), ...volume, '--', '/bin/sh', '-c', PROBE];
         const r = run(args);
         assert.deepEqual(readdirSync(img.canary), [], 'nothing was made in the host directory the link points to');
         assert.deepEqual(mountsUnder(img.canary), [], 'nothing is mounted on the host directory');
-        const now = hostState(dataDir);
+        const now = hostState(dataDir, work);
         assert.deepEqual(now.mounts, before.mounts, 'no mount left on the host');
         assert.deepEqual(now.containers, [], 'nothing left in the data dir');
         if ('refused' in c.expect) {

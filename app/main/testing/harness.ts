@@ -80,8 +80,14 @@ export interface HostState {
   containers: string[];
 }
 
-export function hostState(dataDir: string): HostState {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')).sort();
+export function hostState(dataDir: string, ...ownDirs: string[]): HostState {
+  // Another test file's own temp dir (two run at once) is not this test's host: faults.test mounts a
+  // "leak" there on purpose. A mount anywhere else, or in this data dir or ownDirs, is this test's.
+  const own = [dataDir, ...ownDirs];
+  const othersTemp = (mountpoint: string): boolean =>
+    mountpoint.startsWith(join(tmpdir(), 'locker-')) && !own.some((d) => mountpoint === d || mountpoint.startsWith(d + '/'));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5))
+    .filter(([, mountpoint]) => !othersTemp(mountpoint)).map((f) => f.join(' ')).sort();
   let containers: string[] = [];
   try {
     containers = readdirSync(join(dataDir, 'containers'));
