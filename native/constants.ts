@@ -70,6 +70,7 @@ export const CLOSE_RANGE_CLOEXEC = 4;
 export const WNOHANG = 1;
 
 export const S_IFCHR = 0o020000;
+export const S_IFREG = 0o100000;
 
 export const SIGNALS: Record<string, number> = {
   SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12,

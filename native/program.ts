@@ -1,7 +1,7 @@
 // A program for the native pre-exec step: the syscalls a new process makes, in order, before execve.
 // TypeScript decides every step; native/src/nsexec.c only runs them. Each step keeps a readable
 // form so the syscall log and errors can name it.
-import { CLONE, MS, MNT, O, PR, RESOLVE, cloneFlagNames, decodeFlags, mountFlagNames } from './constants';
+import { CLONE, MS, MNT, O, PR, RESOLVE, S_IFREG, cloneFlagNames, decodeFlags, mountFlagNames } from './constants';
 
 /** The opcode table, in the order of OPS() in native/src/nsexec.c (checked at load: opcodeTableMatches). */
 export const OPCODES = [
@@ -97,17 +97,13 @@ export class Program {
     return fd;
   }
   /**
-   * openat(dir, name, flags, mode) that is closed at once: creates a file (a bind-mount target).
-   * Read-only and non-blocking: an image's FIFO there must not hang the setup (a write open waits
-   * for a reader), and an image's existing file must not be copied up into the overlay's upper
-   * layer (a write open copies it, and syncs it, only to have the bind cover it).
+   * mknodat(dir, name, S_IFREG|mode): makes an empty file (a bind-mount target), or finds something
+   * there already (EEXIST; a later open checks what it is). Nothing there is opened: an image's FIFO
+   * would hang a write open, a device node's open may do what the device does on open (a watchdog
+   * starts), and a write open of an image's file copies it up into the overlay only to be covered.
    */
   createAt(dir: Fd, name: string, mode: number): this {
-    const flags = O.CREAT | O.RDONLY | O.NONBLOCK | O.NOFOLLOW | O.CLOEXEC;
-    const fd = this.takeReg(`${dir}/${name}`);
-    this.add('OPENAT', 'openat', `${fdText(dir)}, ${q(name)}, O_CREAT|O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC, 0${mode.toString(8)}`,
-      [fdValue(dir), flags, mode], [name], 0, REG_BASE - fd.ref + 1);
-    return this.close(fd);
+    return this.add('MKNODAT', 'mknodat', `${fdText(dir)}, ${q(name)}, S_IFREG|0${mode.toString(8)}, 0`, [fdValue(dir), S_IFREG | mode, 0], [name], 17 /* EEXIST */);
   }
   close(fd: Opened): this {
     this.freeRegs.unshift(REG_BASE - fd.ref);

@@ -76,15 +76,29 @@ const CASES: Case[] = [
   },
   { name: '/proc is a FIFO', make: (i) => { rmSync(join(i.root, 'proc'), { recursive: true }); mkfifo(join(i.root, 'proc')); }, expect: refusedAs('/proc', 'a FIFO') },
   {
-    // A write open of a FIFO waits for a reader: the setup hung for ever before its open was read-only.
+    // The target is made with mknodat, never opened: a write open of a FIFO waits for a reader
+    // (the setup hung for ever before), and any open of a device node may act (a watchdog starts).
     name: 'a FIFO where -v binds a file: the file is bound over it, no hang',
     make: (i) => mkfifo(join(i.root, 'etc', 'trap')),
+    volume: '/etc/trap',
+    expect: { works: true, check: (out) => assert.match(out, /^vol=from the host$/m) },
+  },
+  {
+    // /dev/kmsg's numbers (harmless to open): an open of it fails (nodev, the devices cgroup) where
+    // it does not do what the device does; never opened, it is simply covered by the bind.
+    name: 'a device node where -v binds a file: never opened, the file is bound over it',
+    make: (i) => mknodChar(join(i.root, 'etc', 'trap'), 1, 11),
     volume: '/etc/trap',
     expect: { works: true, check: (out) => assert.match(out, /^vol=from the host$/m) },
   },
   { name: '/tmp is a socket', make: (i) => { rmSync(join(i.root, 'tmp'), { recursive: true }); bindSocket(join(i.root, 'tmp')); }, expect: refusedAs('/tmp', 'a socket') },
   { name: '/sys is a regular file', make: (i) => { rmSync(join(i.root, 'sys'), { recursive: true }); writeFileSync(join(i.root, 'sys'), 'x'); }, expect: refusedAs('/sys', 'a regular file') },
 ];
+
+function mknodChar(path: string, major: number, minor: number): void {
+  const r = spawnSync('mknod', ['-m', '0666', path, 'c', String(major), String(minor)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
 
 function mkfifo(path: string): void {
   const r = spawnSync('mkfifo', [path], { encoding: 'utf8' });
