@@ -1,5 +1,6 @@
-// ensureWritableDir: a directory another process made meanwhile is fine (EEXIST from our mkdir), a
-// file in the way is still one clear line.
+// ensureWritableDir: a file in the way is still one clear line now that an EEXIST from its mkdir (a
+// directory another process made meanwhile) is accepted. That race itself has no test: its window
+// is microseconds, and 40 processes at once did not hit it here.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -38,7 +38,8 @@ function unameIn(pid: number): string {
     if (joinUser) program.setns(userFd, CLONE.NEWUSER);
     program.setns(utsFd, CLONE.NEWUTS).dup2(pipeW, 1).keepOnExec(1).cloexecFrom(3)
       .execve(uname, ['uname', '-n'], []);
-    const child = spawnProcess({ flags: 0, program });
+    // light: made by locker-nsexec, not as a copy of this process (the inspection worker's refresh).
+    const child = spawnProcess({ flags: 0, program, light: true });
     close(pipeW);
     pipeW = -1;
     let out: string;
@@ -63,9 +64,8 @@ function unameIn(pid: number): string {
 export function containerHostname(pid: number): string {
   const uts = namespaceLink(pid, 'uts');
   if (uts === namespaceLink('self', 'uts')) return hostHostname();
-  const now = Date.now();
-  const hit = cache.get(pid);
-  if (hit && hit.uts === uts && now - hit.at < HOSTNAME_CACHE_MS) return hit.value;
+  const hit = cached(pid, uts);
+  if (hit !== undefined) return hit;
   const value = unameIn(pid);
   remember(pid, uts, value);
   return value;
@@ -80,8 +80,8 @@ export function containerHostname(pid: number): string {
 export async function containerHostnameAsync(pid: number): Promise<string> {
   const uts = namespaceLink(pid, 'uts');
   if (uts === namespaceLink('self', 'uts')) return hostHostname();
-  const hit = cache.get(pid);
-  if (hit && hit.uts === uts && Date.now() - hit.at < HOSTNAME_CACHE_MS) return hit.value;
+  const hit = cached(pid, uts);
+  if (hit !== undefined) return hit;
   if (process.getuid?.() !== 0) return containerHostname(pid);
   let value: string;
   try {
@@ -92,6 +92,12 @@ export async function containerHostnameAsync(pid: number): Promise<string> {
   // Still the namespace it was asked of: a pid that ended and was reused meanwhile is not cached.
   if (namespaceLink(pid, 'uts') === uts) remember(pid, uts, value);
   return value;
+}
+
+/** The hostname read for pid less than HOSTNAME_CACHE_MS ago, in the same UTS namespace. */
+function cached(pid: number, uts: string): string | undefined {
+  const hit = cache.get(pid);
+  return hit && hit.uts === uts && Date.now() - hit.at < HOSTNAME_CACHE_MS ? hit.value : undefined;
 }
 
 function remember(pid: number, uts: string, value: string): void {
