@@ -91,6 +91,12 @@ const CASES: Case[] = [
     volume: '/etc/trap',
     expect: { works: true, check: (out) => assert.match(out, /^vol=from the host$/m) },
   },
+  {
+    // /dev/null's numbers, which the devices cgroup allows: only nodev on the root stops a write.
+    name: 'a device node the image ships cannot be opened (the root is nodev in every mode)',
+    make: (i) => mknodChar(join(i.root, 'shipped-null'), 1, 3),
+    expect: { works: true, check: (out) => assert.match(out, /^shipped=refused$/m) },
+  },
   { name: '/tmp is a socket', make: (i) => { rmSync(join(i.root, 'tmp'), { recursive: true }); bindSocket(join(i.root, 'tmp')); }, expect: refusedAs('/tmp', 'a socket') },
   { name: '/sys is a regular file', make: (i) => { rmSync(join(i.root, 'sys'), { recursive: true }); writeFileSync(join(i.root, 'sys'), 'x'); }, expect: refusedAs('/sys', 'a regular file') },
 ];
@@ -140,6 +146,7 @@ const PROBE = [
   'echo "etc=$(test -e /etc/passwd && echo present || echo absent)"',
   'echo "cwd=$(pwd) passwd-lines=$(cat passwd 2>/dev/null | wc -l)"',
   'if [ -n "$VOL" ]; then echo "vol=$(cat "$VOL")"; fi',
+  'if [ -e /shipped-null ]; then { echo x > /shipped-null; } 2>/dev/null && echo shipped=opened || echo shipped=refused; fi',
 ].join('\n');
 
 function mountsUnder(dir: string): string[] {

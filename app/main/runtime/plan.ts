@@ -37,6 +37,8 @@ export interface PlanInput {
   gid: number;
   /** Set when the container gets its own root (mnt namespace). */
   layer?: Layer;
+  /** A copy layer's host mount's nosuid/nodev/noexec (hostMountFlags), kept when it is made nodev. */
+  layerHostFlags?: string[];
   hostname?: string;
   workdir: string;
   /** Absolute path of the program, as the container sees it. */
@@ -108,17 +110,18 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 /**
  * Mounts the writable layer over its own path and enters it; the rest of the setup is relative to it.
- * nodev: root keeps CAP_MKNOD (Docker's default set), so a node made in the rootfs must not open a
- * host device; the devices a container gets are bind mounts of their own. (In a user namespace
- * mknod of a device is refused anyway.)
+ * nodev, always: root keeps CAP_MKNOD (Docker's default set), and an image's own device nodes come
+ * along (a user namespace's copy layer is `cp -a` of the image), so no node in the rootfs may open a
+ * host device; the devices a container gets are bind mounts of their own.
  */
-function attachRoot(p: Program, layer: Layer, nodev: boolean): void {
+function attachRoot(p: Program, layer: Layer, hostFlags: readonly string[] = []): void {
   const root = rootDir(layer);
   if (layer.kind === 'overlay') {
-    p.mount('overlay', root, 'overlay', nodev ? MS.NODEV : 0, `lowerdir=${layer.lower},upperdir=${layer.upper},workdir=${layer.work}`);
+    p.mount('overlay', root, 'overlay', MS.NODEV, `lowerdir=${layer.lower},upperdir=${layer.upper},workdir=${layer.work}`);
   } else {
     p.mount(root, root, null, MS.BIND | MS.REC);
-    if (nodev) p.mount(null, root, null, MS.BIND | MS.REMOUNT | MS.NODEV);
+    // The host mount's flags kept: a user namespace may not clear them (EPERM), nor should root.
+    p.mount(null, root, null, MS.BIND | MS.REMOUNT | MS.NODEV | kept(hostFlags));
   }
   p.chdir(root);
 }
@@ -172,11 +175,12 @@ function populateRoot(p: Program, input: PlanInput): void {
 
 /** --init: the reaper bound read-only (keeping the host mount's locked nosuid/nodev/noexec) onto /dev/init. */
 function bindInit(p: Program, root: Opened, init: NonNullable<PlanInput['init']>): void {
-  const kept = init.hostFlags.reduce((f, name) => f | (HOST_FLAG[name] ?? 0), 0);
-  bindInside(p, root, INIT_PATH, init.source, true, MS.BIND | MS.REMOUNT | MS.RDONLY | kept);
+  bindInside(p, root, INIT_PATH, init.source, true, MS.BIND | MS.REMOUNT | MS.RDONLY | kept(init.hostFlags));
 }
 
 const HOST_FLAG: Record<string, number> = { nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC };
+/** hostMountFlags' names as MS_* bits. */
+const kept = (names: readonly string[]): number => names.reduce((f, name) => f | (HOST_FLAG[name] ?? 0), 0);
 
 /**
  * -v/--mount binds, after the default mounts (a volume under /tmp lands on the container's tmpfs)
@@ -186,10 +190,9 @@ const HOST_FLAG: Record<string, number> = { nosuid: MS.NOSUID, nodev: MS.NODEV, 
 function bindVolumes(p: Program, root: Opened, volumes: Volume[], slave: boolean): void {
   const depth = (v: Volume): number => v.target.split('/').length;
   for (const v of [...volumes].sort((a, b) => depth(a) - depth(b))) {
-    const kept = v.hostFlags.reduce((f, name) => f | (HOST_FLAG[name] ?? 0), 0);
     // a bind of a slave mount is a slave of the same master; without a propagation it is made rprivate (docker's default)
     const propagation = slave ? PROPAGATION[v.propagation ?? 'rprivate'] : undefined;
-    bindInside(p, root, v.target, v.source, v.file, v.readonly ? MS.BIND | MS.REMOUNT | MS.RDONLY | kept : undefined, propagation);
+    bindInside(p, root, v.target, v.source, v.file, v.readonly ? MS.BIND | MS.REMOUNT | MS.RDONLY | kept(v.hostFlags) : undefined, propagation);
   }
 }
 
@@ -223,7 +226,7 @@ export function buildPlan(input: PlanInput): Plan {
   if (has('mnt')) {
     // private: nothing the host mounts later reaches the container, unless a volume asks for it (rslave)
     p.mount(null, '/', null, MS.REC | (receivesHostMounts(input.volumes) ? MS.SLAVE : MS.PRIVATE));
-    if (input.layer) attachRoot(p, input.layer, !has('user'));
+    if (input.layer) attachRoot(p, input.layer, input.layerHostFlags);
   }
   // Become root of the new namespace only now: reaching the layer may cross directories (a 0700
   // home) only the host identity may enter, and files made from here on must belong to mapped ids.

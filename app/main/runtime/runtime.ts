@@ -165,7 +165,7 @@ export class Runtime implements ContainerRuntime {
     let pid: number;
     try {
       const plan = buildPlan({
-        namespaces, rootless: this.rootless, uid: getuid(), gid: getgid(), layer: r.layer, workdir: '/', executable: `/proc/self/fd/${binary}`,
+        namespaces, rootless: this.rootless, uid: getuid(), gid: getgid(), layer: r.layer, layerHostFlags: copyLayerHostFlags(r.layer), workdir: '/', executable: `/proc/self/fd/${binary}`,
         argv: ['sleep', '2147483647'], env: [`PATH=${DEFAULT_PATH}`], seccomp: r.seccomp, caps: r.caps, stdio: [nul, nul, nul],
       });
       const beforeContinue = plan.uidMap ? (child: number): void => this.writeIdMaps(child, plan) : undefined;
@@ -293,7 +293,7 @@ export class Runtime implements ContainerRuntime {
         // The child joins its cgroup by itself, first of all (openCgroupJoin): opened here, closed once it is cloned.
         const join = cgroup && openCgroupJoin(cgroup.paths);
         try {
-          const plan = buildPlan({ ...input, cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)) });
+          const plan = buildPlan({ ...input, layerHostFlags: copyLayerHostFlags(input.layer), cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)) });
           const into = join?.into;
           return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal }));
         } catch (e) {
@@ -637,6 +637,11 @@ export class Runtime implements ContainerRuntime {
     const list = this.list();
     for (const l of this.listeners) l(list);
   }
+}
+
+/** A copy layer's host mount flags, which its nodev remount keeps (a user namespace cannot drop them). */
+function copyLayerHostFlags(layer: Layer | undefined): string[] | undefined {
+  return layer?.kind === 'copy' ? hostMountFlags(layer.dir) : undefined;
 }
 
 /** The static reaper of --init (native/src/init.c), built beside libnsexec.so. */
