@@ -4,6 +4,7 @@ import type { ContainerRuntime } from '../runtime/handles';
 
 export function loadRuntime(): ContainerRuntime {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('../runtime/runtime') as { Runtime: new () => ContainerRuntime };
-  return new mod.Runtime();
+  const mod = require('../runtime/runtime') as typeof import('../runtime/runtime');
+  // The app's Run: the next container's network is made ahead (network/spare.ts).
+  return new mod.Runtime({ spareNetwork: true });
 }

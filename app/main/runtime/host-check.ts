@@ -9,6 +9,7 @@ import { umount2 } from '../../../native/libc';
 import { listCgroups, openCgroup, hostLayout } from './cgroups';
 import { containersDir } from './data-dir';
 import { lockerVeths, teardownNetwork, hostVethName } from './network';
+import { leases } from './network/addresses';
 import { RecordStore, processStartTime } from './records';
 import { recordOwned } from './recovery';
 
@@ -18,7 +19,7 @@ export interface HostSnapshot {
   mounts: string[];
   /** Ids with a `locker/<id>` cgroup. */
   cgroups: string[];
-  /** Host interfaces named lk* (container veths). */
+  /** Host interfaces named lk* (container veths; not a spare network's, made ahead of its container). */
   veths: string[];
   /** Container dirs in the data dir. */
   containers: string[];
@@ -41,13 +42,15 @@ export function snapshotHost(dataDir: string): HostSnapshot {
   } catch {
     // no containers dir yet
   }
+  // A spare network's veth (made ahead by a live runtime, network/spare.ts) is no container's leak.
+  const spares = new Set(leases().filter((l) => l.spare).map((l) => hostVethName(l.id)));
   let cgroups: string[] = [];
   try {
     cgroups = listCgroups();
   } catch {
     // no cgroup hierarchy readable
   }
-  return { hostname: hostname(), mounts: mountPoints(), cgroups, veths: lockerVeths().sort(), containers };
+  return { hostname: hostname(), mounts: mountPoints(), cgroups, veths: lockerVeths().filter((v) => !spares.has(v)).sort(), containers };
 }
 
 /** Everything in `now` that `before` lacked (a mount stacked twice counts twice), and a changed hostname. */

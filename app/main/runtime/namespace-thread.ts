@@ -1,6 +1,7 @@
 // Calls made inside another process's namespace by a worker thread (namespace-thread-worker.ts)
 // that enters it for one call: a NETLINK_ROUTE socket in its network namespace (interfaces.ts),
-// the hostname of its UTS namespace (inspect/hostname.ts). No setns ever happens on the thread that
+// the hostname of its UTS namespace (inspect/hostname.ts); and a network namespace of its own made
+// for a container not started yet (network/spare.ts). No setns ever happens on the thread that
 // asks (Node's main thread must stay in the host's namespaces: every socket, spawn and lookup it
 // makes assumes so). Root only: setns needs CAP_SYS_ADMIN in this process's own user namespace
 // too, which a rootless owner has not (and a multi-threaded process may not join a user namespace).
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NETLINK_ROUTE, NetlinkSocket } from './network/netlink';
 import type { NamespaceReply, NamespaceRequest } from './namespace-thread-worker';
+import type { SpareMade } from './network/spare-make';
 
 let worker: Worker | undefined;
 let seq = 0;
@@ -46,22 +48,29 @@ function getWorker(): Worker {
   return w;
 }
 
-function ask(pid: number, kind: NamespaceRequest['kind']): Promise<NamespaceReply> {
+type Question = NamespaceRequest extends infer R ? (R extends NamespaceRequest ? Omit<R, 'seq'> : never) : never;
+
+function ask(question: Question): Promise<NamespaceReply> {
   const w = getWorker();
   const n = ++seq;
   const reply = new Promise<NamespaceReply>((resolve, reject) => waiting.set(n, { resolve, reject }));
   w.ref(); // while a request is out, its answer must be waited for
-  w.postMessage({ seq: n, pid, kind } satisfies NamespaceRequest);
+  w.postMessage({ ...question, seq: n } as NamespaceRequest);
   return reply;
 }
 
 /** A NETLINK_ROUTE socket in the network namespace process `pid` is in; the caller closes it. */
 export async function routeSocketIn(pid: number): Promise<NetlinkSocket> {
-  const { fd } = await ask(pid, 'route-socket');
+  const { fd } = await ask({ pid, kind: 'route-socket' });
   return NetlinkSocket.adopt(fd!, NETLINK_ROUTE);
 }
 
 /** The hostname of the UTS namespace process `pid` is in. */
 export async function hostnameIn(pid: number): Promise<string> {
-  return (await ask(pid, 'hostname')).hostname!;
+  return (await ask({ pid, kind: 'hostname' })).hostname!;
+}
+
+/** Container `id`'s bridged network made ahead, off this thread (network/spare-make.ts); the caller owns it. */
+export async function makeSpareNetwork(id: string): Promise<SpareMade> {
+  return (await ask({ id, kind: 'spare-network' })).spare!;
 }

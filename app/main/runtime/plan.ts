@@ -78,6 +78,11 @@ export interface PlanInput {
    * in its new network namespace while it still holds every capability there and before seccomp.
    */
   network?: (p: Program) => void;
+  /**
+   * A network namespace made ahead with the container's network in it (network/spare.ts), open in
+   * the parent: the child joins it (setns) instead of making one with its clone.
+   */
+  netnsFd?: number;
 }
 
 /** Where --init's reaper appears inside: the fresh /dev tmpfs, so the image itself is not touched. */
@@ -208,10 +213,16 @@ function receivesHostMounts(volumes: readonly Volume[] | undefined): boolean {
 export function buildPlan(input: PlanInput): Plan {
   const has = (n: Namespace): boolean => input.namespaces.includes(n);
   const lateCgroupNs = has('cgroup') && input.joinsCgroup === true;
-  const flags = input.namespaces.reduce((f, n) => (n === 'cgroup' && lateCgroupNs ? f : f | NS_FLAG[n]), 0);
+  const madeAhead = (n: Namespace): boolean => (n === 'cgroup' && lateCgroupNs) || (n === 'net' && input.netnsFd !== undefined);
+  const flags = input.namespaces.reduce((f, n) => (madeAhead(n) ? f : f | NS_FLAG[n]), 0);
   const p = new Program();
   joinCgroup(p, input.cgroupFiles);
   if (lateCgroupNs) p.unshare(CLONE.NEWCGROUP);
+  // Before sysfs is mounted: a sysfs shows the network namespace of the process that mounts it.
+  if (has('net') && input.netnsFd !== undefined) {
+    if (has('user')) throw new Error('a network namespace made ahead belongs to the host\'s user namespace; a container with its own cannot join it');
+    p.setns(input.netnsFd, CLONE.NEWNET);
+  }
   let uidMap: IdMap[] | undefined;
   let gidMap: IdMap[] | undefined;
   if (has('user')) {

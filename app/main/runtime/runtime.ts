@@ -1,10 +1,10 @@
 // The container runtime: spec → plan → native step → process, with records on disk. Plain Node:
 // the CLI, the Electron main process and web mode all use this class.
-import { accessSync, closeSync, constants, lstatSync, openSync, readdirSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname as hostHostname } from 'node:os';
 import { SyscallError } from '../../../native/errors';
-import { getgid, getuid, kill } from '../../../native/libc';
+import { close, getgid, getuid, kill } from '../../../native/libc';
 import { spawnProcess, spawnProcessAsync, spawnProcessStepwise } from '../../../native/spawn';
 import type { Stepper } from '../../../native/stepper';
 import { syscallLog } from '../../../native/syscall-log';
@@ -39,6 +39,7 @@ import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
 import { containerHostnameAsync, inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, type ContainerInspection } from './inspect';
 import { natRulesLive } from './network/nat';
+import { keepSpareReady, spareNetworkPlan, takeSpare } from './network/spare';
 import { DetachedLaunch, exitSettled, monitorGone, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
@@ -53,6 +54,11 @@ export interface RuntimeOptions {
    * kernel anyway, and the next command that starts or removes containers recovers.
    */
   recover?: boolean;
+  /**
+   * Keep the default bridged network of the next container made ahead (network/spare.ts), root
+   * only: the app's runtime does (the teacher's Run), commands that start once do not.
+   */
+  spareNetwork?: boolean;
 }
 
 interface Live {
@@ -104,6 +110,7 @@ export class Runtime implements ContainerRuntime {
   /** Detached containers this runtime started and let go of (disown): their monitors settle them. */
   private readonly disowned = new Set<string>();
   private readonly autoRemove: boolean;
+  private readonly spareNetwork: boolean;
   /** What a crashed runtime left in this data dir, cleaned up at construction (recovery.ts). */
   readonly recovered: Promise<RecoveryReport>;
 
@@ -112,6 +119,9 @@ export class Runtime implements ContainerRuntime {
     this.store = new RecordStore(this.dataRoot);
     this.autoRemove = opts.autoRemove ?? false;
     this.recovered = opts.recover === false ? Promise.resolve(emptyReport()) : recoverShared(this.dataRoot, this.store);
+    this.spareNetwork = opts.spareNetwork === true && !this.rootless;
+    // After the recovery: a sweep must not meet a spare half made.
+    if (this.spareNetwork) void this.recovered.then(() => keepSpareReady());
   }
 
   async run(spec: RunSpec, opts: RunOptions = {}): Promise<ContainerHandle> {
@@ -195,8 +205,13 @@ export class Runtime implements ContainerRuntime {
   private newId(): string {
     for (;;) {
       const id = randomContainerId();
-      if (!this.store.load(id)) return id;
+      if (!this.idTaken(id)) return id;
     }
+  }
+
+  /** An id with a container dir here (a record, or a setup in progress or crashed) is not free. */
+  private idTaken(id: string): boolean {
+    return existsSync(this.store.containerDir(id));
   }
 
   private async start(v: ValidSpec, stepper?: Stepper, opts: RunOptions = {}, spec?: RunSpec, reuseId?: string, keptLayer?: Layer): Promise<ContainerHandle> {
@@ -205,7 +220,17 @@ export class Runtime implements ContainerRuntime {
     if (v.name && this.list().some((c) => c.name === v.name)) {
       throw new LockerError(`a container named "${v.name}" exists already; pick another --name or remove it (locker rm ${v.name})`);
     }
-    const id = reuseId ?? this.newId();
+    // The default bridged network made ahead, when this launch is one it fits: then its id is the spare's.
+    let spare = this.spareNetwork && !reuseId && !stepper && !opts.detach && v.network === 'bridge' && v.publish.length === 0
+      && v.namespaces.includes('net') && !v.namespaces.includes('user')
+      ? takeSpare((candidate) => !this.idTaken(candidate)) : undefined;
+    let spareFd = spare?.netnsFd;
+    // The container has joined the spare's namespace (or failed to): its fd is not needed any more.
+    const closeSpareFd = (): void => {
+      if (spareFd !== undefined) close(spareFd);
+      spareFd = undefined;
+    };
+    const id = spare?.id ?? reuseId ?? this.newId();
     // -p: a foreign address or a port in use is one line before anything is made.
     if (v.publish.length) checkPublishable(v.publish, id);
     const name = v.name ?? id;
@@ -287,13 +312,18 @@ export class Runtime implements ContainerRuntime {
         // Detached: the monitor's pty or pipes, new for each attempt (each gets its own monitor).
         if (detached) Object.assign(input, detached.io());
         // Decided before the clone: the container's own netlink steps are part of its program.
+        const netOptions = { id, rootless: this.rootless, ownNetns: true, mode: v.network, ports: v.publish, dir };
+        const taken = spare;
+        spare = undefined; // one attempt: a failure removes it with the rest under this id
         const net = v.namespaces.includes('net')
-          ? planNetwork({ id, rootless: this.rootless, ownNetns: true, mode: v.network, ports: v.publish, dir })
+          ? (taken ? syscallLog.within(id, () => spareNetworkPlan(taken, netOptions)) : planNetwork(netOptions))
           : undefined;
         // The child joins its cgroup by itself, first of all (openCgroupJoin): opened here, closed once it is cloned.
         const join = cgroup && openCgroupJoin(cgroup.paths);
         try {
-          const plan = buildPlan({ ...input, layerHostFlags: copyLayerHostFlags(input.layer), cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)) });
+          const plan = buildPlan({
+            ...input, layerHostFlags: copyLayerHostFlags(input.layer), cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)), netnsFd: net?.spare?.netnsFd,
+          });
           const into = join?.into;
           return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal }));
         } catch (e) {
@@ -301,6 +331,7 @@ export class Runtime implements ContainerRuntime {
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
         } finally {
           join?.close();
+          closeSpareFd();
         }
       };
       let spawned;
@@ -338,12 +369,16 @@ export class Runtime implements ContainerRuntime {
       this.emit();
       return { info: publicInfo(record), terminal: pty?.handle, exited };
     } catch (e) {
+      closeSpareFd();
       pty?.handle.close();
       detached?.closeOurs();
       this.store.remove(id);
       if (cgroup) void cgroup.remove();
       if (v.namespaces.includes('net')) teardownNetwork(id, dir);
       throw e;
+    } finally {
+      // The next one is made behind this launch, on the namespace thread.
+      if (this.spareNetwork) keepSpareReady();
     }
   }
 
@@ -433,8 +468,11 @@ export class Runtime implements ContainerRuntime {
     Object.assign(record, { state: 'exited', exitCode, signal, finishedAt: Date.now(), oomKilled });
     if (cgroup) await cgroup.remove();
     if (record.network?.mode === 'bridge' || record.network?.mode === 'pasta') {
-      if (releaseNetworkLater) trackNetworkRelease(teardownNetworkAfterExit(record.id, this.store.containerDir(record.id)));
-      else teardownNetwork(record.id, this.store.containerDir(record.id));
+      // The veth goes with the container's network namespace: its removal is waited for, never
+      // asked for (an RTM_DELLINK now would block this thread 10-20 ms on rtnl, pty data and all).
+      const released = teardownNetworkAfterExit(record.id, this.store.containerDir(record.id));
+      if (releaseNetworkLater) trackNetworkRelease(released);
+      else await released;
     }
     // A kept container keeps its files until rm (locker cp, locker start), as docker keeps them.
     if (!record.kept) removeLayer(this.store.containerDir(record.id));

@@ -24,12 +24,17 @@ export interface Lease {
   /** Host PID of the container's init and its start time: lets anyone tell a stale lease after a crash. */
   pid: number;
   pidStartTime: string;
+  /**
+   * Held for a container not started yet, by the runtime that made its network ahead (spare.ts):
+   * no container uses the address, so it keeps no host setting on (ip_forward) and its veth is no leak.
+   */
+  spare?: boolean;
 }
 
-/** Takes the lowest free address for container `id`. */
-export function allocateAddress(id: string, pid: number): Lease {
+/** Takes the lowest free address for container `id` (`spare`: for a network made ahead of it). */
+export function allocateAddress(id: string, pid: number, spare = false): Lease {
   mkdirSync(IPS_DIR, { recursive: true, mode: 0o755 });
-  const lease = { id, pid, pidStartTime: processStartTime(pid) ?? '' };
+  const lease = { id, pid, pidStartTime: processStartTime(pid) ?? '', ...(spare ? { spare: true } : {}) };
   const tmp = join(IPS_DIR, `.new-${id}-${randomBytes(4).toString('hex')}`);
   writeFileSync(tmp, JSON.stringify(lease) + '\n', { flag: 'wx', mode: 0o644 });
   try {
@@ -55,7 +60,8 @@ export function allocateAddress(id: string, pid: number): Lease {
  * leased its address before the clone): written beside and renamed over, so the address is never free.
  */
 export function handOverAddress(lease: Lease, pid: number): Lease {
-  const next = { ...lease, pid, pidStartTime: processStartTime(pid) ?? '' };
+  // A spare's lease becomes its container's: spare no more.
+  const next: Lease = { address: lease.address, id: lease.id, pid, pidStartTime: processStartTime(pid) ?? '' };
   const tmp = join(IPS_DIR, `.new-${lease.id}-${randomBytes(4).toString('hex')}`);
   writeFileSync(tmp, JSON.stringify({ id: next.id, pid: next.pid, pidStartTime: next.pidStartTime }) + '\n', { flag: 'wx', mode: 0o644 });
   try {
@@ -80,7 +86,7 @@ export function leases(): Lease[] {
     if (address.startsWith('.')) continue;
     try {
       const l = JSON.parse(readFileSync(join(IPS_DIR, address), 'utf8')) as Omit<Lease, 'address'>;
-      out.push({ address, id: String(l.id ?? ''), pid: Number(l.pid ?? 0), pidStartTime: String(l.pidStartTime ?? '') });
+      out.push({ address, id: String(l.id ?? ''), pid: Number(l.pid ?? 0), pidStartTime: String(l.pidStartTime ?? ''), ...(l.spare === true ? { spare: true } : {}) });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
       out.push({ address, id: '', pid: 0, pidStartTime: '' });
@@ -96,6 +102,9 @@ export function releaseAddress(address: string): void {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
+
+/** The leases of containers (a spare network's address is held for none yet). */
+export const containerLeases = (): Lease[] => leases().filter((l) => !l.spare);
 
 /** Whether the lease's process still runs (same PID and start time). */
 export function leaseAlive(l: Lease): boolean {

@@ -5,7 +5,7 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syscallLog } from '../../../../native/syscall-log';
-import { RUN_DIR, leases } from './addresses';
+import { RUN_DIR, containerLeases } from './addresses';
 
 export const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 export const PRIOR_FILE = join(RUN_DIR, 'ip_forward.prior');
@@ -26,13 +26,16 @@ function write(value: string): void {
 /** On, with the value found recorded first. Answers whether Locker turned it on (now or before). */
 export function ensureForwarding(): boolean {
   const now = read(IP_FORWARD) ?? '0';
-  try {
-    writeFileSync(PRIOR_FILE, now + '\n', { flag: 'wx', mode: 0o644 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  const prior = read(PRIOR_FILE);
+  if (prior === undefined) {
+    try {
+      writeFileSync(PRIOR_FILE, now + '\n', { flag: 'wx', mode: 0o644 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
   }
   if (now !== '1') write('1');
-  return read(PRIOR_FILE) !== '1';
+  return (prior ?? read(PRIOR_FILE)) !== '1';
 }
 
 /** Whether Locker holds ip_forward on (a prior value is on record that is not 1). */
@@ -42,11 +45,12 @@ export function forwardingChangedByLocker(): { prior: string } | undefined {
 }
 
 /**
- * Puts the recorded value back once no bridged container holds an address. A launch that raced
+ * Puts the recorded value back once no bridged container holds an address (a spare network's does
+ * not count: it is no container). A launch that raced
  * with this (its lease appeared meanwhile) gets forwarding back at once. Answers what was restored.
  */
 export function restoreForwardingIfUnused(): string | undefined {
-  if (leases().length > 0) return undefined;
+  if (containerLeases().length > 0) return undefined;
   const prior = read(PRIOR_FILE);
   if (prior === undefined) return undefined;
   try {
@@ -55,6 +59,6 @@ export function restoreForwardingIfUnused(): string | undefined {
     return undefined; // another process restored it
   }
   if (prior !== '1' && read(IP_FORWARD) === '1') write(prior);
-  if (leases().length > 0) ensureForwarding();
+  if (containerLeases().length > 0) ensureForwarding();
   return prior;
 }

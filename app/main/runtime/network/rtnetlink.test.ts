@@ -80,7 +80,7 @@ describe('rtnetlink requests', () => {
   });
 
   test('the veth: host end named, on the bridge and up; the peer eth0 born in the namespace of a pid', () => {
-    const r = newVeth('lk0123456789', { name: 'locker0', index: 5 }, 'eth0', 4242);
+    const r = newVeth('lk0123456789', { name: 'locker0', index: 5 }, 'eth0', { pid: 4242 });
     assert.equal(r.what, 'RTM_NEWLINK veth lk0123456789 master locker0 up, peer eth0 netns 4242');
     assert.equal(header(r.message).flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     assert.equal(r.message.readUInt32LE(16 + 8), 1, 'IFF_UP');
@@ -95,6 +95,13 @@ describe('rtnetlink requests', () => {
     const peerAttrs = parseAttrs(peer, 16);
     assert.equal(text(peerAttrs.get(3)), 'eth0');
     assert.equal(peerAttrs.get(19)!.readUInt32LE(0), 4242, 'IFLA_NET_NS_PID');
+    assert.equal(peerAttrs.get(28), undefined);
+    // A spare's namespace has no process yet: named by the fd that holds it.
+    const byFd = newVeth('lk0123456789', { name: 'locker0', index: 5 }, 'eth0', { fd: 37 });
+    assert.equal(byFd.what, 'RTM_NEWLINK veth lk0123456789 master locker0 up, peer eth0 netns fd 37');
+    const fdPeer = parseAttrs(parseAttrs(parseAttrs(parseAttrs(byFd.message, 32).get(18)!).get(2)!).get(1)!, 16);
+    assert.equal(fdPeer.get(28)!.readUInt32LE(0), 37, 'IFLA_NET_NS_FD');
+    assert.equal(fdPeer.get(19), undefined);
   });
 
   test('addresses: local and address the same, scope global; the index given, or filled in inside', () => {

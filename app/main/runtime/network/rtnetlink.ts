@@ -20,6 +20,7 @@ const IFLA_IFNAME = 3;
 const IFLA_MASTER = 10;
 const IFLA_LINKINFO = 18;
 const IFLA_NET_NS_PID = 19;
+const IFLA_NET_NS_FD = 28;
 const IFLA_EXT_MASK = 29;
 /** IFLA_EXT_MASK bit: leave out the link counters (most of each link's bytes; nothing here reads them). */
 const RTEXT_FILTER_SKIP_STATS = 1 << 3;
@@ -96,16 +97,21 @@ export function newBridge(name: string): Request {
   return { message: message(RTM_NEWLINK, NEW, ifinfomsg(), [stringAttr(IFLA_IFNAME, name), nestedAttr(IFLA_LINKINFO, [stringAttr(IFLA_INFO_KIND, 'bridge')])]), what: `RTM_NEWLINK bridge ${name}` };
 }
 
+/** A network namespace a new link is born in: a process's (IFLA_NET_NS_PID) or an open nsfs fd's (IFLA_NET_NS_FD). */
+export type NetnsRef = { pid: number } | { fd: number };
+
 /**
  * `ip link add NAME master MASTER up type veth peer name PEER netns PID` in one request: the kernel
- * makes both ends or neither, and the peer is born in process PID's network namespace.
+ * makes both ends or neither, and the peer is born in the network namespace `netns` names (a
+ * process's, or one held by an fd: a spare made before its container, network/spare.ts).
  */
-export function newVeth(name: string, master: { name: string; index: number }, peer: string, netnsPid: number): Request {
-  const peerInfo = Buffer.concat([ifinfomsg(), stringAttr(IFLA_IFNAME, peer), u32Attr(IFLA_NET_NS_PID, netnsPid)]);
+export function newVeth(name: string, master: { name: string; index: number }, peer: string, netns: NetnsRef): Request {
+  const where = 'pid' in netns ? u32Attr(IFLA_NET_NS_PID, netns.pid) : u32Attr(IFLA_NET_NS_FD, netns.fd);
+  const peerInfo = Buffer.concat([ifinfomsg(), stringAttr(IFLA_IFNAME, peer), where]);
   const linkinfo = nestedAttr(IFLA_LINKINFO, [stringAttr(IFLA_INFO_KIND, 'veth'), nestedAttr(IFLA_INFO_DATA, [attr(VETH_INFO_PEER, peerInfo)])]);
   return {
     message: message(RTM_NEWLINK, NEW, ifinfomsg(0, IFF_UP, IFF_UP), [stringAttr(IFLA_IFNAME, name), u32Attr(IFLA_MASTER, master.index), linkinfo]),
-    what: `RTM_NEWLINK veth ${name} master ${master.name} up, peer ${peer} netns ${netnsPid}`,
+    what: `RTM_NEWLINK veth ${name} master ${master.name} up, peer ${peer} netns ${'pid' in netns ? netns.pid : `fd ${netns.fd}`}`,
   };
 }
 

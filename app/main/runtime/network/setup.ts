@@ -26,7 +26,7 @@ import { SyscallError } from '../../../../native/errors';
 import type { Program } from '../../../../native/program';
 import { sharesNamespace } from '../inspect/namespaces';
 import { NETLINK_ROUTE, refusedWith, withNetlink, type NetlinkSocket } from './netlink';
-import { delLink, linkUp, newAddress, newBridge, newDefaultRoute, newVeth, type Request } from './rtnetlink';
+import { delLink, linkUp, newAddress, newBridge, newDefaultRoute, newVeth, type NetnsRef, type Request } from './rtnetlink';
 
 export const BRIDGE = 'locker0';
 export const CONTAINER_IF = 'eth0';
@@ -37,6 +37,7 @@ export const ROOTLESS_NOTE =
   'rootless containers have loopback only: creating a veth into the host needs root (CAP_NET_ADMIN in the host network namespace)';
 export const HOST_NOTE = "shares the host's network (no net namespace)";
 export const NONE_NOTE = 'loopback only (--network none)';
+export const SPARE_NOTE = 'all of this was made ahead, before Run, by a worker thread of the runtime: a network namespace of its own (unshare), then joined by the container\'s process (setns) instead of made by its clone';
 
 export type { NetworkInfo };
 
@@ -66,6 +67,12 @@ export interface NetworkPlan {
   readonly inContainer: readonly Request[];
   readonly pasta?: string;
   readonly note?: string;
+  /**
+   * Made ahead of its container (spare.ts): the network namespace, held by netnsFd, with its veth,
+   * address, route and NAT table; the container's process joins it (setns) instead of a new one,
+   * and nothing is left to do but hand the lease over to its pid (setupNetwork).
+   */
+  readonly spare?: { netnsFd: number; nat: { table: string; rules: string } };
 }
 
 export function hostVethName(id: string): string {
@@ -75,17 +82,17 @@ export function hostVethName(id: string): string {
 }
 
 const sysNet = (name: string): string => join('/sys/class/net', name);
-const linkExists = (name: string): boolean => existsSync(sysNet(name));
+export const linkExists = (name: string): boolean => existsSync(sysNet(name));
 const isBridge = (name: string): boolean => existsSync(join(sysNet(name), 'bridge'));
 /** A host interface of our veth's name that is not ours (a leftover, or made meanwhile). */
-class InterfaceTaken extends LockerError {
+export class InterfaceTaken extends LockerError {
   constructor(name: string) {
     super(`the host interface ${name} exists already (a leftover?); remove it with: ip link del ${name}`);
   }
 }
 
 /** RTM_DELLINK of a host interface; one that is gone already (its namespace died and took the pair) is fine. */
-function deleteLink(name: string): void {
+export function deleteLink(name: string): void {
   if (!linkExists(name)) return;
   const r = delLink(name);
   try {
@@ -113,13 +120,21 @@ export function planNetwork(opts: NetworkOptions): NetworkPlan {
   return {
     options: opts, kind: 'bridge', lease,
     // The veth is there before these run: the child runs them after the parent let it go.
-    inContainer: [
-      linkUp('lo'),
-      newAddress(lease.address, PREFIX_LENGTH, { name: CONTAINER_IF }),
-      linkUp(CONTAINER_IF),
-      newDefaultRoute(GATEWAY, CONTAINER_IF),
-    ],
+    inContainer: bridgedContainerSide(lease.address),
   };
+}
+
+/**
+ * A bridged container's own half, in its namespace: lo and eth0 up, its address on eth0, the
+ * default route via the bridge. eth0's index is filled in there (Request.index).
+ */
+export function bridgedContainerSide(address: string): Request[] {
+  return [
+    linkUp('lo'),
+    newAddress(address, PREFIX_LENGTH, { name: CONTAINER_IF }),
+    linkUp(CONTAINER_IF),
+    newDefaultRoute(GATEWAY, CONTAINER_IF),
+  ];
 }
 
 /** Adds the container's half of `plan` to its program: the first steps after the parent lets it go. */
@@ -153,7 +168,7 @@ export interface PreparedNetwork {
  * are reserved, which needs the pid. On a failure, what it made is undone.
  */
 export function prepareNetwork(plan: NetworkPlan): PreparedNetwork | undefined {
-  if (plan.kind !== 'bridge' || (plan.options.ports ?? []).length) return undefined;
+  if (plan.kind !== 'bridge' || (plan.options.ports ?? []).length || plan.spare) return undefined;
   try {
     return natAndForwarding(plan, plan.lease!.address);
   } catch (e) {
@@ -165,6 +180,16 @@ export function prepareNetwork(plan: NetworkPlan): PreparedNetwork | undefined {
     }
     throw hostSideError(e);
   }
+}
+
+/**
+ * What is left of a spare's network once its lease is the container's (so that a runtime putting
+ * ip_forward back meanwhile counts it): ip_forward on, the address in the container's /etc/hosts.
+ */
+function spareDone(plan: NetworkPlan, nat: PreparedNetwork['nat'], address: string): PreparedNetwork {
+  const forwardingByLocker = ensureForwarding();
+  if (plan.options.dir) writeHostsAddress(plan.options.dir, address);
+  return { nat, forwardingByLocker };
 }
 
 function natAndForwarding(plan: NetworkPlan, address: string): PreparedNetwork {
@@ -180,7 +205,8 @@ function natAndForwarding(plan: NetworkPlan, address: string): PreparedNetwork {
 
 /**
  * The host's half, in beforeContinue after the uid/gid maps are written (pid: the waiting child):
- * the network is ready before the command runs. `prepared`: what prepareNetwork made already.
+ * the network is ready before the command runs. `prepared`: what prepareNetwork made already. Of a
+ * spare's, all that is left: the lease handed to the pid, ip_forward, /etc/hosts.
  */
 export function setupNetwork(plan: NetworkPlan, pid: number, prepared?: PreparedNetwork): NetworkInfo {
   const opts = plan.options;
@@ -188,7 +214,8 @@ export function setupNetwork(plan: NetworkPlan, pid: number, prepared?: Prepared
   const veth = hostVethName(opts.id);
   const table = natTableName(veth);
   // Everything below configures "the container's" namespace: never let a wrong pid make that the host's.
-  if (sharesNamespace(pid, 'net')) {
+  // (A spare's was made before there was a pid; its process may have run and exited by now.)
+  if (!plan.spare && sharesNamespace(pid, 'net')) {
     if (prepared) {
       removeNatTable(table);
       restoreForwardingIfUnused();
@@ -201,14 +228,15 @@ export function setupNetwork(plan: NetworkPlan, pid: number, prepared?: Prepared
   const lease = handOverAddress(plan.lease!, pid);
   try {
     reservePorts(opts.id, pid, ports);
-    withNetlink(NETLINK_ROUTE, (nl) => hostSide(nl, veth, pid));
-    const { nat, forwardingByLocker } = prepared ?? natAndForwarding(plan, lease.address);
+    if (!plan.spare) withNetlink(NETLINK_ROUTE, (nl) => hostSide(nl, veth, { pid }));
+    const { nat, forwardingByLocker } = prepared ?? (plan.spare ? spareDone(plan, plan.spare.nat, lease.address) : natAndForwarding(plan, lease.address));
     const published: PublishedPort[] = ports.map((p) => ({ ...p, via: 'dnat' }));
     const hostChanges = [
       `veth ${veth} on bridge ${BRIDGE} (${GATEWAY}/${PREFIX_LENGTH})`,
       `nftables table ip ${table}: masquerade for ${lease.address}${ports.length ? `, DNAT for ${ports.map(portText).join(', ')}` : ''}`,
       forwardingByLocker ? 'net.ipv4.ip_forward=1 (Locker puts the old value back when the last bridged container ends)' : 'net.ipv4.ip_forward was 1 already (left as it was)',
       ...(ports.length ? [`net.ipv4.conf.${BRIDGE}.route_localnet=1 (lets 127.0.0.1:PORT reach the container)`] : []),
+      ...(plan.spare ? [SPARE_NOTE] : []),
     ];
     return { mode: 'bridge', address: lease.address, gateway: GATEWAY, bridge: BRIDGE, hostVeth: veth, containerInterface: CONTAINER_IF, published, hostChanges, nat };
   } catch (e) {
@@ -254,10 +282,10 @@ function bridgeIndex(): number | undefined {
 
 /**
  * The bridge (made when missing; address and up are idempotent), then the veth pair in one request:
- * its host end on the bridge and up, its peer born in the container's namespace, so it can be
- * called eth0 at once. The kernel makes both ends or neither.
+ * its host end on the bridge and up, its peer born in the container's namespace (a process's, or a
+ * spare's held by an fd), so it can be called eth0 at once. The kernel makes both ends or neither.
  */
-function hostSide(nl: NetlinkSocket, veth: string, pid: number): void {
+export function hostSide(nl: NetlinkSocket, veth: string, netns: NetnsRef): void {
   const send = (r: Request): void => nl.request(r.what, r.message);
   for (let attempt = 0; ; attempt++) {
     let index: number | undefined;
@@ -278,7 +306,7 @@ function hostSide(nl: NetlinkSocket, veth: string, pid: number): void {
       send(linkUp(BRIDGE));
       bridgeStep = false;
       try {
-        send(newVeth(veth, { name: BRIDGE, index }, CONTAINER_IF, pid));
+        send(newVeth(veth, { name: BRIDGE, index }, CONTAINER_IF, netns));
       } catch (e) {
         throw refusedWith(e, 'EEXIST') ? new InterfaceTaken(veth) : e;
       }

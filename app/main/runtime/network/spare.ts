@@ -1,0 +1,95 @@
+// One bridged network kept ready for the next container (Runtime option spareNetwork: the app's
+// runtime): what costs a launch the most after its mounts (the veth pair, the addresses and route,
+// the NAT table; 2-3 ms of netlink) is made ahead by the namespace thread, in a network namespace
+// of its own, while nobody waits. A launch that takes it has its process join that namespace
+// (setns) instead of making one with its clone, and a new spare is made behind it.
+//
+// What a spare holds on the host is this process's: the namespace lives on its fd (the veth goes
+// with the namespace when the process dies, however it dies); its address lease names this process
+// and is marked spare (no ip_forward is held for it, its veth is no leak); a crash leaves the lease
+// and the NAT table to the next recovery's sweep, as a crashed launch leaves them. On a clean exit
+// all of it is removed. Root only, the default bridge only (no -p, no user namespace).
+import { close } from '../../../../native/libc';
+import { syscallLog } from '../../../../native/syscall-log';
+import { randomContainerId } from '../ids';
+import { makeSpareNetwork } from '../namespace-thread';
+import { releaseAddress } from './addresses';
+import { natTableName, removeNatTable } from './nat';
+import { deleteLink, hostVethName, type NetworkOptions, type NetworkPlan } from './setup';
+import type { SpareMade } from './spare-make';
+
+let ready: SpareMade | undefined;
+let making: Promise<void> | undefined;
+let releaseOnExit = false;
+
+/** Starts making a spare unless one is ready or being made. Never throws: a failure leaves the next launch to make its own. */
+export function keepSpareReady(): void {
+  if (ready || making || process.getuid?.() !== 0) return;
+  making = makeSpareNetwork(randomContainerId())
+    .then((s) => {
+      ready = s;
+      if (!releaseOnExit) {
+        releaseOnExit = true;
+        process.on('exit', releaseSpare);
+      }
+    })
+    .catch(() => {
+      // e.g. no bridge or nf_tables here: the launch's own network setup says why, with its context
+    })
+    .finally(() => {
+      making = undefined;
+    });
+}
+
+/** Resolves once no spare is being made (tests, and a caller that wants the next launch to find one). */
+export async function spareSettled(): Promise<boolean> {
+  await making;
+  return ready !== undefined;
+}
+
+/** The ready spare's container id, if one is ready. */
+export const spareId = (): string | undefined => ready?.id;
+
+/** Takes the ready spare when `usable(its id)`; one that is not (the id taken meanwhile) is removed. */
+export function takeSpare(usable: (id: string) => boolean): SpareMade | undefined {
+  const s = ready;
+  ready = undefined;
+  if (s && !usable(s.id)) {
+    discard(s);
+    return undefined;
+  }
+  return s;
+}
+
+/** Removes the ready spare, if any: its NAT table, its veth (and so its namespace), its lease. */
+export function releaseSpare(): void {
+  const s = ready;
+  ready = undefined;
+  if (s) discard(s);
+}
+
+function discard(s: SpareMade): void {
+  try {
+    const veth = hostVethName(s.id);
+    removeNatTable(natTableName(veth));
+    deleteLink(veth);
+  } finally {
+    close(s.netnsFd);
+    releaseAddress(s.address);
+  }
+}
+
+/**
+ * A taken spare as the launch's network plan, and the thread's calls in the syscall log (under the
+ * caller's container context). What is left (the lease to the pid, ip_forward, /etc/hosts) is
+ * setupNetwork's, while the child makes its mounts. The plan's netnsFd is the caller's to close
+ * once the container joined it.
+ */
+export function spareNetworkPlan(s: SpareMade, opts: NetworkOptions): NetworkPlan {
+  for (const r of s.records) syscallLog.record(r);
+  return {
+    options: opts, kind: 'bridge', inContainer: [],
+    lease: { address: s.address, id: s.id, pid: process.pid, pidStartTime: '', spare: true },
+    spare: { netnsFd: s.netnsFd, nat: s.nat },
+  };
+}
