@@ -1,7 +1,8 @@
 // `npm run bench`: launch latency of Locker next to util-linux unshare, bubblewrap and runc on the
 // same rootfs; inspection time with 1000+ host processes; the runtime's RSS; pty throughput, direct and
 // through web mode; web mode under load (event-loop lag, UI frame times; see web-load.ts).
-// Prints a table, then one line of JSON (the last line). Run as root; --smoke for CI.
+// Prints a table, then one line of JSON (the last line). Run as root; --smoke for CI; --launch-only
+// for the launch rows alone.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -341,6 +342,11 @@ async function main(argv: string[]): Promise<number> {
     const rootfs = defaultRootfs(imagesDir(data));
     process.stderr.write(`bench: launch latency, ${opts.runs} runs each…\n`);
     const launch = await measureLaunch(opts, data, rootfs);
+    if (argv.includes('--launch-only')) {
+      // For working on the launch alone; README's figures come from full runs.
+      for (const [name, l] of Object.entries(launch)) process.stdout.write(`${name.padEnd(14)} p50 ${l.p50} ms  p95 ${l.p95} ms  (×${round(l.p50 / launch.bwrap.p50, 2)} bwrap)\n`);
+      return 0;
+    }
     process.stderr.write(`bench: inspection with ${opts.hostProcesses} extra host processes…\n`);
     const inspect = await measureInspect(opts, data);
     process.stderr.write('bench: watched inspection (pushed diffs) next to polled inspect, ~1,000 and ~5,000 host processes…\n');

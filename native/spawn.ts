@@ -63,6 +63,12 @@ export interface SpawnOptions {
    */
   whileCloning?: () => void;
   /**
+   * The parent's part that needs the pid but not the execve, run once the child has its go-ahead
+   * (or, without beforeContinue, once it is cloned), while it makes its last steps: its record.
+   * Should it fail, the child is killed and reaped.
+   */
+  afterContinue?: (pid: number) => void;
+  /**
    * spawnProcessAsync: aborted before the child reached execve (the user's Ctrl-C, the served CLI
    * gone), the child is killed, so a setup that never ends (an image's FIFO, a hung filesystem)
    * cannot hold its caller for ever; the promise then rejects with signal.reason (killed and reaped
@@ -260,6 +266,7 @@ function startSpawn(opts: SpawnOptions): Started {
       opts.beforeContinue(pid);
       writeSync(syncW, Buffer.from([1]));
     }
+    opts.afterContinue?.(pid);
   } catch (e) {
     let own: SyscallError | undefined;
     try {

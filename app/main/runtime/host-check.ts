@@ -42,11 +42,12 @@ export function snapshotHost(dataDir: string): HostSnapshot {
   } catch {
     // no containers dir yet
   }
-  // A spare network's veth (made ahead by a live runtime, network/spare.ts) is no container's leak.
-  const spares = new Set(leases().filter((l) => l.spare).map((l) => hostVethName(l.id)));
+  // A spare's veth and cgroup (made ahead by a live runtime, network/spare.ts) are no container's leak.
+  const spareIds = new Set(leases().filter((l) => l.spare).map((l) => l.id));
+  const spares = new Set([...spareIds].map((id) => hostVethName(id)));
   let cgroups: string[] = [];
   try {
-    cgroups = listCgroups();
+    cgroups = listCgroups().filter((id) => !spareIds.has(id));
   } catch {
     // no cgroup hierarchy readable
   }

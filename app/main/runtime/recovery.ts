@@ -8,6 +8,7 @@ import { sweepStale } from './cgroups';
 import { imagesDir } from './data-dir';
 import { removeLayer } from './layer';
 import { sweepStaleNetwork } from './network';
+import { leaseAlive, leases } from './network/addresses';
 import { stopPasta } from './network/usermode';
 import { OWNER_FILE, RecordStore, processStartTime, type ContainerRecord } from './records';
 import { isStaleImport } from './rootfs/tarball';
@@ -216,6 +217,9 @@ export async function recover(dataRoot: string, store = new RecordStore(dataRoot
 
   // Host-wide resources named by container id. Only ids of this data dir that are known dead go:
   // another data dir's containers (another user, a test) are never ours to judge.
+  // So are the ids of spares whose runtime died (network/spare.ts): no data dir knows them, their
+  // lease says whose they were. Read before the network sweep below releases those leases.
+  for (const l of leases()) if (l.spare && l.id && !leaseAlive(l)) dead.add(l.id);
   const isAlive = (id: string): boolean => !dead.has(id);
   try {
     report.cgroups = await sweepStale(isAlive);

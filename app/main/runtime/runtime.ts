@@ -28,7 +28,7 @@ import { openPty } from './terminal';
 import { assertUserNamespaces, explainCloneFailure } from './userns';
 import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer, type ExecTarget } from './exec';
-import { createCgroup, needsCgroup, openCgroup, openCgroupJoin, type Cgroup, type CgroupHandle } from './cgroups';
+import { createCgroup, hasLimits, needsCgroup, openCgroup, openCgroupJoin, removeUnusedCgroup, type Cgroup, type CgroupHandle, type CgroupJoin } from './cgroups';
 import { randomContainerId } from './ids';
 import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, prepareNetwork, setupNetwork, teardownNetwork, teardownNetworkAfterExit, type NetworkPlan, type PreparedNetwork } from './network';
 import { checkPublishable } from './network/ports';
@@ -39,7 +39,8 @@ import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
 import { containerHostnameAsync, inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, type ContainerInspection } from './inspect';
 import { natRulesLive } from './network/nat';
-import { keepSpareReady, spareNetworkPlan, takeSpare } from './network/spare';
+import { keepSpareReady, returnSpare, spareNetworkPlan, takeSpare } from './network/spare';
+import type { SpareMade } from './network/spare-make';
 import { DetachedLaunch, exitSettled, monitorGone, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
@@ -97,6 +98,27 @@ function recoverShared(dataRoot: string, store: RecordStore): Promise<RecoveryRe
   const report = recover(dataRoot, store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
   recentRecoveries.set(dataRoot, { at: Date.now(), report });
   return report;
+}
+
+/** What a spare's cgroup is joined through, as openCgroupJoin answers it. */
+function spareCgroupJoin(cg: NonNullable<SpareMade['cgroup']>): CgroupJoin {
+  const fds = [...(cg.into ? [cg.into] : []), ...cg.writes];
+  let open = true;
+  return {
+    into: cg.into, writes: cg.writes,
+    close: () => {
+      if (open) for (const h of fds) closeSync(h.fd);
+      open = false;
+    },
+  };
+}
+
+/** A spare's cgroup as the container's, when it is where this runtime would make it (else it goes, and a new one is made). */
+function adoptSpareCgroup(id: string, cg: NonNullable<SpareMade['cgroup']>): Cgroup | undefined {
+  const own = openCgroup(id);
+  if (own.paths.join('\n') === cg.paths.join('\n') && own.paths.every((p) => existsSync(p))) return own;
+  removeUnusedCgroup(cg.paths);
+  return undefined;
 }
 
 export class Runtime implements ContainerRuntime {
@@ -222,13 +244,16 @@ export class Runtime implements ContainerRuntime {
     }
     // The default bridged network made ahead, when this launch is one it fits: then its id is the spare's.
     let spare = this.spareNetwork && !reuseId && !stepper && !opts.detach && v.network === 'bridge' && v.publish.length === 0
-      && v.namespaces.includes('net') && !v.namespaces.includes('user')
+      && v.namespaces.includes('net') && !v.namespaces.includes('user') && !hasLimits(v.limits)
       ? takeSpare((candidate) => !this.idTaken(candidate)) : undefined;
     let spareFd = spare?.netnsFd;
-    // The container has joined the spare's namespace (or failed to): its fd is not needed any more.
+    let spareJoin: CgroupJoin | undefined = spare?.cgroup && spareCgroupJoin(spare.cgroup);
+    // The container has joined the spare's namespace and cgroup (or failed to): their fds are not needed any more.
     const closeSpareFd = (): void => {
       if (spareFd !== undefined) close(spareFd);
       spareFd = undefined;
+      spareJoin?.close();
+      spareJoin = undefined;
     };
     const id = spare?.id ?? reuseId ?? this.newId();
     // -p: a foreign address or a port in use is one line before anything is made.
@@ -238,7 +263,13 @@ export class Runtime implements ContainerRuntime {
     let workdir = v.workdir ?? (v.namespaces.includes('mnt') ? '/' : opts.caller?.cwd ?? process.cwd());
     let env = opts.caller ? defaultEnv(v, hostname, opts.caller.term) : defaultEnv(v, hostname);
     let command = v.command;
-    const dir = this.store.create(id, keptLayer !== undefined);
+    let dir: string;
+    try {
+      dir = this.store.create(id, keptLayer !== undefined);
+    } catch (e) {
+      if (spare) returnSpare(spare); // nothing of it was used
+      throw e;
+    }
     if (stepper) stepper.label = id;
     if (opts.detach && stepper) throw new LockerError('a detached container cannot be started step by step; leave out one of them');
     const detached = opts.detach ? new DetachedLaunch(dir, v.tty, v.cols, v.rows) : undefined;
@@ -250,9 +281,15 @@ export class Runtime implements ContainerRuntime {
       if (detached && (onExit.network || onExit.remove) && !writeExitCommand(dir, id, onExit) && onExit.remove) {
         throw new LockerError('run -d --rm needs the compiled teardown-cli.js (build/app/main/runtime/network), which is missing; run npm run build');
       }
+      // The spare's cgroup, when it is where this container's goes (else it is removed and one is made).
+      const spareCgroup = spare?.cgroup && (needsCgroup(v.limits) ? adoptSpareCgroup(id, spare.cgroup) : removeUnusedCgroup(spare.cgroup.paths));
+      if (spare?.cgroup && !spareCgroup) {
+        spareJoin?.close();
+        spareJoin = undefined;
+      }
       if (needsCgroup(v.limits)) {
         try {
-          cgroup = createCgroup(id, v.limits);
+          cgroup = spareCgroup || createCgroup(id, v.limits);
         } catch (e) {
           throw new LockerError((e as Error).message);
         }
@@ -308,6 +345,22 @@ export class Runtime implements ContainerRuntime {
         joinsCgroup: cgroup !== undefined, seccomp: v.seccomp, volumes: [...etcVolumes, ...v.volumes], caps: v.caps, readOnly: v.readOnly, user,
         init, privileged: v.privileged ? { devices: hostDevices() } : undefined,
       };
+      const recordOf = (pid: number, network: NetworkInfo): ContainerRecord => ({
+        id, name, command, hostname, state: 'running', pid, namespaces: v.namespaces, rootfs: rootfsLabel,
+        rootless: this.rootless, tty: v.tty, createdAt: Date.now(), limits: cgroup ? v.limits : undefined, network, pidStartTime: processStartTime(pid) ?? '', ownerPid: process.pid, env,
+        workdir: input.workdir, seccomp: v.seccomp, caps: v.caps, user,
+        ...(spec ? { spec: { ...spec, cols: undefined, rows: undefined } } : {}),
+        ...(v.init ? { init: true } : {}), ...(v.privileged ? { privileged: true } : {}), ...(opts.removeOnExit ? { autoRemove: true } : {}),
+        ...(this.autoRemove || opts.removeOnExit ? {} : { kept: true }), ...(input.layer ? { layer: input.layer } : {}),
+      });
+      // Saved while the child makes its last steps (its pid and network are known by then), not
+      // after its execve, when what it prints waits for this thread. A failure after it removes it with the rest.
+      let saved: ContainerRecord | undefined;
+      const onReleased = detached ? undefined : (pid: number, network: NetworkInfo): void => {
+        const r = recordOf(pid, network);
+        this.store.save(r);
+        saved = r;
+      };
       const launchOnce = async (): Promise<{ pid: number; network: NetworkInfo }> => {
         // Detached: the monitor's pty or pipes, new for each attempt (each gets its own monitor).
         if (detached) Object.assign(input, detached.io());
@@ -319,13 +372,14 @@ export class Runtime implements ContainerRuntime {
           ? (taken ? syscallLog.within(id, () => spareNetworkPlan(taken, netOptions)) : planNetwork(netOptions))
           : undefined;
         // The child joins its cgroup by itself, first of all (openCgroupJoin): opened here, closed once it is cloned.
-        const join = cgroup && openCgroupJoin(cgroup.paths);
+        const join = cgroup && (spareJoin ?? openCgroupJoin(cgroup.paths));
+        spareJoin = undefined; // closed below with the rest of this attempt's
         try {
           const plan = buildPlan({
             ...input, layerHostFlags: copyLayerHostFlags(input.layer), cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)), netnsFd: net?.spare?.netnsFd,
           });
           const into = join?.into;
-          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal }));
+          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal, onReleased }));
         } catch (e) {
           // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
@@ -346,19 +400,16 @@ export class Runtime implements ContainerRuntime {
         spawned = await launchOnce();
       }
       pty?.releaseSlave();
-      const record: ContainerRecord = {
-        id, name, command, hostname, state: 'running', pid: spawned.pid, namespaces: v.namespaces, rootfs: rootfsLabel,
-        rootless: this.rootless, tty: v.tty, createdAt: Date.now(), limits: cgroup ? v.limits : undefined, network: spawned.network, pidStartTime: processStartTime(spawned.pid) ?? '', ownerPid: process.pid, env,
-        workdir: input.workdir, seccomp: v.seccomp, caps: v.caps, user,
-        ...(spec ? { spec: { ...spec, cols: undefined, rows: undefined } } : {}),
-        ...(v.init ? { init: true } : {}), ...(v.privileged ? { privileged: true } : {}), ...(opts.removeOnExit ? { autoRemove: true } : {}),
-        ...(this.autoRemove || opts.removeOnExit ? {} : { kept: true }), ...(input.layer ? { layer: input.layer } : {}),
-      };
-      if (detached) {
-        record.monitor = detached.handOver();
-        record.ownerPid = record.monitor.pid;
+      let record: ContainerRecord;
+      if (saved?.pid === spawned.pid) record = saved;
+      else {
+        record = recordOf(spawned.pid, spawned.network);
+        if (detached) {
+          record.monitor = detached.handOver();
+          record.ownerPid = record.monitor.pid;
+        }
+        this.store.save(record);
       }
-      this.store.save(record);
       // A detached container is the monitor's child: its end is the monitor's, which leaves the status in a file.
       const exited = detached
         ? waitForExit(record.monitor!.pid).then(() => (this.disowned.delete(id)
@@ -383,13 +434,17 @@ export class Runtime implements ContainerRuntime {
   }
 
   /** The clone and the child's setup; the child's report is awaited, so concurrent launches overlap. */
-  private async launch(id: string, plan: Plan, v: ValidSpec, how: { intoCgroup?: CgroupHandle; detached?: DetachedLaunch; net?: NetworkPlan; signal?: AbortSignal }): Promise<{ pid: number; network: NetworkInfo }> {
+  private async launch(id: string, plan: Plan, v: ValidSpec, how: {
+    intoCgroup?: CgroupHandle; detached?: DetachedLaunch; net?: NetworkPlan; signal?: AbortSignal; onReleased?: (pid: number, network: NetworkInfo) => void;
+  }): Promise<{ pid: number; network: NetworkInfo }> {
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
     const { whileCloning, beforeContinue, continueAt, network } = this.setupHook(plan, v, how.net);
+    const released = how.onReleased;
+    const afterContinue = released && ((pid: number): void => released(pid, network()));
     try {
       // light: cloned by the small locker-nsexec, not as a copy of this (big) process.
       const { pid } = await within(() => spawnProcessAsync({
-        flags: plan.flags, program: plan.program, whileCloning, beforeContinue, continueAt, intoCgroup: how.intoCgroup, via: how.detached?.via, light: true, signal: how.signal,
+        flags: plan.flags, program: plan.program, whileCloning, beforeContinue, continueAt, afterContinue, intoCgroup: how.intoCgroup, via: how.detached?.via, light: true, signal: how.signal,
       }, within));
       return { pid, network: within(network) };
     } catch (e) {

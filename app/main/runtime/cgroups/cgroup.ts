@@ -290,6 +290,17 @@ export function openCgroup(id: string, layout: CgroupLayout = hostLayout(), ever
   };
 }
 
+/** Removes the directories of a cgroup no process ever joined (a spare's): no wait, no signal. */
+export function removeUnusedCgroup(paths: readonly string[]): void {
+  for (const dir of paths) {
+    try {
+      rmdirSync(dir);
+    } catch (e) {
+      if (errCode(e) !== 'ENOENT') throw new Error(`cannot remove cgroup ${dir}: ${errCode(e) ?? (e as Error).message}`);
+    }
+  }
+}
+
 /**
  * Whether a container gets a cgroup: for its limits, and as root for the device allowlist even
  * without limits (the first of the two device layers; runc makes one for every container too).

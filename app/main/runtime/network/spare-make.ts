@@ -1,9 +1,12 @@
 // A bridged container's whole network, made before the container exists (spare.ts keeps one
 // ready): a network namespace with lo and eth0 up, the container's address and default route, the
-// veth's host end on the bridge, the NAT table. Run on the namespace thread
+// veth's host end on the bridge, the NAT table; and its cgroup as a container without limits gets
+// it (the device allowlist), opened for its process to join. Run on the namespace thread
 // (namespace-thread-worker.ts), the one thread that may enter a new network namespace; what it
 // makes is the process's (fds, links, files), so the main thread takes it over as it is.
+import { closeSync } from 'node:fs';
 import { close } from '../../../../native/libc';
+import { createCgroup, needsCgroup, openCgroupJoin, removeUnusedCgroup, type CgroupHandle } from '../cgroups';
 import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
 import { allocateAddress, releaseAddress, SUBNET } from './addresses';
 import { dumpInterfaces } from './interfaces';
@@ -28,6 +31,14 @@ export interface SpareMade {
   nat: { table: string; rules: string };
   /** The calls made, for the syscall log of the container that takes it. */
   records: SyscallEntry[];
+  /** `locker/<id>` with the device rules and no limits, and what its process joins it through (openCgroupJoin's). */
+  cgroup?: { paths: string[]; into?: CgroupHandle; writes: CgroupHandle[] };
+}
+
+/** Closes what a spare's cgroup is joined through and removes its directories. */
+export function dropSpareCgroup(cg: NonNullable<SpareMade['cgroup']>): void {
+  for (const h of [...(cg.into ? [cg.into] : []), ...cg.writes]) closeSync(h.fd);
+  removeUnusedCgroup(cg.paths);
 }
 
 /** The message with the index of the namespace's interface filled in, where the request wants it. */
@@ -36,6 +47,18 @@ function withIndex(r: Request, index: number): Buffer {
   const m = Buffer.from(r.message);
   m.writeUInt32LE(index, r.index.at);
   return m;
+}
+
+/** The cgroup a container without limits gets, opened to be joined; all or nothing. */
+function spareCgroup(id: string): SpareMade['cgroup'] {
+  const cg = createCgroup(id, {});
+  try {
+    const { into, writes } = openCgroupJoin(cg.paths);
+    return { paths: cg.paths, into, writes };
+  } catch (e) {
+    removeUnusedCgroup(cg.paths);
+    throw e;
+  }
 }
 
 /**
@@ -63,7 +86,7 @@ export function makeSpare(id: string, newNetns: () => NewNetns): SpareMade {
       inside.close(); // a socket holds its namespace: only the fd may keep it
     }
     const nat = addContainerNat(natTable(table, id, address, BRIDGE, SUBNET, []));
-    return { id, address, netnsFd: made.netnsFd, nat, records };
+    return { id, address, netnsFd: made.netnsFd, nat, records, cgroup: needsCgroup({}) ? spareCgroup(id) : undefined };
   } catch (e) {
     try {
       removeNatTable(table);

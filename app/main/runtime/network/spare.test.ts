@@ -1,20 +1,23 @@
 // The spare network (spare.ts), on the real kernel: a runtime with spareNetwork makes the next
 // container's bridged network ahead on its namespace thread; the container joins that namespace
 // and is networked as any other (its address on eth0, sysfs of its own namespace, the gateway
-// answering), no descriptor of it reaches the container, and nothing of it is left: not after the
-// container, not after releaseSpare, not after the process that held it was SIGKILLed.
+// answering) and in the cgroup made for it, no descriptor of it reaches the container, and nothing
+// of it is left: not after the container, not after releaseSpare, not after the process that held
+// it was SIGKILLed (and a recovery ran).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
 import { sandbox, until } from '../../testing/harness';
 import { compareHost, snapshotHost } from '../host-check';
 import { Runtime } from '../runtime';
+import { listCgroups, openCgroup } from '../cgroups';
+import { recover } from '../recovery';
 import { GATEWAY, containerLeases, leases } from './addresses';
 import { lockerNatTables, natTableName } from './nat';
-import { SPARE_NOTE, hostVethName, lockerVeths, sweepStaleNetwork } from './setup';
+import { SPARE_NOTE, hostVethName, lockerVeths } from './setup';
 import { releaseSpare, spareId, spareSettled } from './spare';
 
 const sb = sandbox();
@@ -44,11 +47,14 @@ const netnsFds = (): string[] => readdirSync('/proc/self/fd').map((fd) => {
 }).filter((l) => l.startsWith('net:[') && l !== readlinkSync('/proc/self/ns/net'));
 
 const spareOf = (id: string) => ({ veth: hostVethName(id), table: natTableName(hostVethName(id)) });
-const held = (id: string): { veth: boolean; lease: boolean; table: boolean } => ({
+const held = (id: string): { veth: boolean; lease: boolean; table: boolean; cgroup: boolean } => ({
   veth: lockerVeths().includes(spareOf(id).veth),
   lease: leases().some((l) => l.id === id),
   table: lockerNatTables().includes(spareOf(id).table),
+  cgroup: listCgroups().includes(id),
 });
+const ALL = { veth: true, lease: true, table: true, cgroup: true };
+const NONE = { veth: false, lease: false, table: false, cgroup: false };
 
 describe('a spare network', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
   const rt = new Runtime({ dataDir: sb.dataDir, autoRemove: true, spareNetwork: true });
@@ -58,13 +64,14 @@ describe('a spare network', { skip: process.getuid?.() !== 0 && 'needs root' }, 
     assert.equal(await spareSettled(), true, 'a spare was made after the recovery');
     assert.equal(netnsFds().length, 1);
     const sid = spareId()!;
-    assert.deepEqual(held(sid), { veth: true, lease: true, table: true });
+    assert.deepEqual(held(sid), ALL);
     const lease = leases().find((l) => l.id === sid)!;
     assert.equal(lease.spare, true);
     assert.equal(lease.pid, process.pid, 'held by this process');
     assert.ok(!containerLeases().some((l) => l.id === sid), 'a spare counts as no container (it holds no ip_forward)');
     assert.deepEqual(compareHost(snapshotHost(sb.dataDir), snapshotHost(sb.dataDir)), []);
     assert.ok(!snapshotHost(sb.dataDir).veths.includes(spareOf(sid).veth), 'a spare\'s veth is no leak');
+    assert.ok(!snapshotHost(sb.dataDir).cgroups.includes(sid), 'nor its cgroup');
 
     const log: SyscallEntry[] = [];
     const off = syscallLog.subscribe((e) => log.push(e));
@@ -102,6 +109,28 @@ describe('a spare network', { skip: process.getuid?.() !== 0 && 'needs root' }, 
     assert.equal(netnsFds().length, 1, 'only the new spare\'s namespace is held open here');
   });
 
+  test('its cgroup is the container\'s: joined at once, the device rules of one made at launch', async () => {
+    assert.equal(await spareSettled(), true);
+    const sid = spareId()!;
+    const plain = new Runtime({ dataDir: sb.dataDir, autoRemove: true });
+    const a = await rt.run({ command: ['/bin/sleep', '30'] });
+    const b = await plain.run({ command: ['/bin/sleep', '30'] });
+    try {
+      assert.equal(a.info.id, sid);
+      assert.notEqual(b.info.id, spareId());
+      const where = (pid: number): string[] => readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').filter((l) => l.includes('/locker/'));
+      const mine = where(a.info.pid);
+      assert.ok(mine.length > 0 && mine.every((l) => l.endsWith(`/locker/${sid}`)), mine.join(' '));
+      assert.deepEqual(where(b.info.pid).map((l) => l.replace(b.info.id, sid)), mine);
+      const rules = (id: string): string[] => openCgroup(id).paths.filter((p) => p.includes('/devices/')).map((p) => readFileSync(join(p, 'devices.list'), 'utf8'));
+      assert.deepEqual(rules(sid), rules(b.info.id), 'the same allowlist');
+    } finally {
+      await rt.stop(a.info.id, 0);
+      await plain.stop(b.info.id, 0);
+    }
+    await until(() => !Object.values(held(sid)).some(Boolean));
+  });
+
   test('a launch it does not fit (--network none) leaves it for the next', async () => {
     assert.equal(await spareSettled(), true);
     const sid = spareId()!;
@@ -117,7 +146,7 @@ describe('a spare network', { skip: process.getuid?.() !== 0 && 'needs root' }, 
     releaseSpare();
     assert.equal(spareId(), undefined);
     assert.equal(netnsFds().length, 0);
-    await until(() => !Object.values(held(sid)).some(Boolean)).catch(() => assert.deepEqual(held(sid), { veth: false, lease: false, table: false }));
+    await until(() => !Object.values(held(sid)).some(Boolean)).catch(() => assert.deepEqual(held(sid), NONE));
   });
 });
 
@@ -134,14 +163,15 @@ test('the spare of a process that was SIGKILLed: its veth goes with it, the swee
     child.stdout.on('data', (b) => (out += b));
     const sid = await until(() => out.includes('\n') && out.trim(), 20000);
     assert.match(sid, /^[0-9a-f]{12}$/);
-    assert.deepEqual(held(sid), { veth: true, lease: true, table: true });
+    assert.deepEqual(held(sid), ALL);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     await until(() => !lockerVeths().includes(spareOf(sid).veth), 10000);
-    const removed = sweepStaleNetwork();
-    assert.ok(removed.tables.includes(spareOf(sid).table), JSON.stringify(removed));
-    assert.ok(removed.addresses.length > 0);
-    assert.deepEqual(held(sid), { veth: false, lease: false, table: false });
+    assert.deepEqual(held(sid), { ...ALL, veth: false }, 'the lease, table and cgroup wait for a recovery');
+    // Any runtime's recovery (its own data dir here): the dead holder's lease says whose they were.
+    const report = await recover(sb.dataDir);
+    assert.ok(report.cgroups.includes(sid), JSON.stringify(report));
+    assert.deepEqual(held(sid), NONE);
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     data.cleanup();

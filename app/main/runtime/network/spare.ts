@@ -16,7 +16,7 @@ import { makeSpareNetwork } from '../namespace-thread';
 import { releaseAddress } from './addresses';
 import { natTableName, removeNatTable } from './nat';
 import { deleteLink, hostVethName, type NetworkOptions, type NetworkPlan } from './setup';
-import type { SpareMade } from './spare-make';
+import { dropSpareCgroup, type SpareMade } from './spare-make';
 
 let ready: SpareMade | undefined;
 let making: Promise<void> | undefined;
@@ -61,11 +61,17 @@ export function takeSpare(usable: (id: string) => boolean): SpareMade | undefine
   return s;
 }
 
-/** Removes the ready spare, if any: its NAT table, its veth (and so its namespace), its lease. */
+/** Removes the ready spare, if any: its NAT table, its veth (and so its namespace), its cgroup, its lease. */
 export function releaseSpare(): void {
   const s = ready;
   ready = undefined;
   if (s) discard(s);
+}
+
+/** A spare taken but not used (the launch failed before it began): ready again, or removed when another is. */
+export function returnSpare(s: SpareMade): void {
+  if (ready) discard(s);
+  else ready = s;
 }
 
 function discard(s: SpareMade): void {
@@ -73,6 +79,7 @@ function discard(s: SpareMade): void {
     const veth = hostVethName(s.id);
     removeNatTable(natTableName(veth));
     deleteLink(veth);
+    if (s.cgroup) dropSpareCgroup(s.cgroup);
   } finally {
     close(s.netnsFd);
     releaseAddress(s.address);
