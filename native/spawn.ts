@@ -62,12 +62,7 @@ export interface SpawnOptions {
    * before the clone. Should it fail, a child already cloned is killed and reaped.
    */
   whileCloning?: () => void;
-  /**
-   * The parent's part that needs the pid but not the execve, run once the child has its go-ahead
-   * (or, without beforeContinue, once it is cloned), while it makes its last steps: its record.
-   * Should it fail, the child is killed and reaped.
-   */
-  afterContinue?: (pid: number) => void;
+
   /**
    * spawnProcessAsync: aborted before the child reached execve (the user's Ctrl-C, the served CLI
    * gone), the child is killed, so a setup that never ends (an image's FIFO, a hung filesystem)
@@ -266,7 +261,6 @@ function startSpawn(opts: SpawnOptions): Started {
       opts.beforeContinue(pid);
       writeSync(syncW, Buffer.from([1]));
     }
-    opts.afterContinue?.(pid);
   } catch (e) {
     let own: SyscallError | undefined;
     try {

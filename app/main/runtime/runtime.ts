@@ -323,7 +323,7 @@ export class Runtime implements ContainerRuntime {
         layer = reuse ? keptLayer : userShift ? copyLayer(dir, rootfs.dir, userShift) : overlayLayer(dir, rootfs.dir);
         // /etc/hosts, hostname, resolv.conf from the container's dir (docker's), unless a -v binds one;
         // not in a rootful user namespace, whose root cannot enter the (root's 0700) container dir.
-        if (!userShift) etcVolumes = etcFiles(dir, rootfs.dir, hostname, v.network === 'host').filter((e) => !v.volumes.some((u) => u.target === e.target));
+        if (!userShift) etcVolumes = etcFiles(dir, rootfs.dir, hostname, v.network === 'host', spare?.address).filter((e) => !v.volumes.some((u) => u.target === e.target));
       } else {
         executable = findCommand('/', v.command[0], pathVar, workdir);
       }
@@ -353,14 +353,6 @@ export class Runtime implements ContainerRuntime {
         ...(v.init ? { init: true } : {}), ...(v.privileged ? { privileged: true } : {}), ...(opts.removeOnExit ? { autoRemove: true } : {}),
         ...(this.autoRemove || opts.removeOnExit ? {} : { kept: true }), ...(input.layer ? { layer: input.layer } : {}),
       });
-      // Saved while the child makes its last steps (its pid and network are known by then), not
-      // after its execve, when what it prints waits for this thread. A failure after it removes it with the rest.
-      let saved: ContainerRecord | undefined;
-      const onReleased = detached ? undefined : (pid: number, network: NetworkInfo): void => {
-        const r = recordOf(pid, network);
-        this.store.save(r);
-        saved = r;
-      };
       const launchOnce = async (): Promise<{ pid: number; network: NetworkInfo }> => {
         // Detached: the monitor's pty or pipes, new for each attempt (each gets its own monitor).
         if (detached) Object.assign(input, detached.io());
@@ -379,7 +371,7 @@ export class Runtime implements ContainerRuntime {
             ...input, layerHostFlags: copyLayerHostFlags(input.layer), cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)), netnsFd: net?.spare?.netnsFd,
           });
           const into = join?.into;
-          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal, onReleased }));
+          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal }));
         } catch (e) {
           // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
@@ -400,16 +392,12 @@ export class Runtime implements ContainerRuntime {
         spawned = await launchOnce();
       }
       pty?.releaseSlave();
-      let record: ContainerRecord;
-      if (saved?.pid === spawned.pid) record = saved;
-      else {
-        record = recordOf(spawned.pid, spawned.network);
-        if (detached) {
-          record.monitor = detached.handOver();
-          record.ownerPid = record.monitor.pid;
-        }
-        this.store.save(record);
+      const record = recordOf(spawned.pid, spawned.network);
+      if (detached) {
+        record.monitor = detached.handOver();
+        record.ownerPid = record.monitor.pid;
       }
+      this.store.save(record);
       // A detached container is the monitor's child: its end is the monitor's, which leaves the status in a file.
       const exited = detached
         ? waitForExit(record.monitor!.pid).then(() => (this.disowned.delete(id)
@@ -434,17 +422,13 @@ export class Runtime implements ContainerRuntime {
   }
 
   /** The clone and the child's setup; the child's report is awaited, so concurrent launches overlap. */
-  private async launch(id: string, plan: Plan, v: ValidSpec, how: {
-    intoCgroup?: CgroupHandle; detached?: DetachedLaunch; net?: NetworkPlan; signal?: AbortSignal; onReleased?: (pid: number, network: NetworkInfo) => void;
-  }): Promise<{ pid: number; network: NetworkInfo }> {
+  private async launch(id: string, plan: Plan, v: ValidSpec, how: { intoCgroup?: CgroupHandle; detached?: DetachedLaunch; net?: NetworkPlan; signal?: AbortSignal }): Promise<{ pid: number; network: NetworkInfo }> {
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
     const { whileCloning, beforeContinue, continueAt, network } = this.setupHook(plan, v, how.net);
-    const released = how.onReleased;
-    const afterContinue = released && ((pid: number): void => released(pid, network()));
     try {
       // light: cloned by the small locker-nsexec, not as a copy of this (big) process.
       const { pid } = await within(() => spawnProcessAsync({
-        flags: plan.flags, program: plan.program, whileCloning, beforeContinue, continueAt, afterContinue, intoCgroup: how.intoCgroup, via: how.detached?.via, light: true, signal: how.signal,
+        flags: plan.flags, program: plan.program, whileCloning, beforeContinue, continueAt, intoCgroup: how.intoCgroup, via: how.detached?.via, light: true, signal: how.signal,
       }, within));
       return { pid, network: within(network) };
     } catch (e) {

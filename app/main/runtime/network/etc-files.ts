@@ -42,13 +42,14 @@ function readHost(path: string): string {
 /**
  * Writes the three files into `dir` and answers the binds for them. A file is bound only where the
  * image has a real /etc directory and no symlink or non-file in its place: a bind never follows an
- * image's link (the mount step would refuse it anyway), and such an image keeps its own.
+ * image's link (the mount step would refuse it anyway), and such an image keeps its own. `address`:
+ * the container's, when it is known already (a spare network's); else writeHostsAddress puts it in later.
  */
-export function etcFiles(dir: string, imageRoot: string, hostname: string, hostNetwork: boolean): Volume[] {
+export function etcFiles(dir: string, imageRoot: string, hostname: string, hostNetwork: boolean, address?: string): Volume[] {
   if (!isRealDir(join(imageRoot, 'etc'))) return [];
   const out: Volume[] = [];
   const content: Record<(typeof ETC_FILES)[number], string> = {
-    hosts: hostNetwork ? readHost('/etc/hosts') : hostsFile(hostname),
+    hosts: hostNetwork ? readHost('/etc/hosts') : hostsFile(hostname, address),
     hostname: `${hostname}\n`,
     'resolv.conf': hostNetwork ? readHost('/etc/resolv.conf') : containerResolvConf(readHost('/etc/resolv.conf')),
   };

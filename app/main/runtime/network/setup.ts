@@ -184,12 +184,10 @@ export function prepareNetwork(plan: NetworkPlan): PreparedNetwork | undefined {
 
 /**
  * What is left of a spare's network once its lease is the container's (so that a runtime putting
- * ip_forward back meanwhile counts it): ip_forward on, the address in the container's /etc/hosts.
+ * ip_forward back meanwhile counts it): ip_forward on. /etc/hosts has its address already (etcFiles).
  */
-function spareDone(plan: NetworkPlan, nat: PreparedNetwork['nat'], address: string): PreparedNetwork {
-  const forwardingByLocker = ensureForwarding();
-  if (plan.options.dir) writeHostsAddress(plan.options.dir, address);
-  return { nat, forwardingByLocker };
+function spareDone(nat: PreparedNetwork['nat']): PreparedNetwork {
+  return { nat, forwardingByLocker: ensureForwarding() };
 }
 
 function natAndForwarding(plan: NetworkPlan, address: string): PreparedNetwork {
@@ -206,7 +204,7 @@ function natAndForwarding(plan: NetworkPlan, address: string): PreparedNetwork {
 /**
  * The host's half, in beforeContinue after the uid/gid maps are written (pid: the waiting child):
  * the network is ready before the command runs. `prepared`: what prepareNetwork made already. Of a
- * spare's, all that is left: the lease handed to the pid, ip_forward, /etc/hosts.
+ * spare's, all that is left: the lease handed to the pid, and ip_forward.
  */
 export function setupNetwork(plan: NetworkPlan, pid: number, prepared?: PreparedNetwork): NetworkInfo {
   const opts = plan.options;
@@ -229,7 +227,7 @@ export function setupNetwork(plan: NetworkPlan, pid: number, prepared?: Prepared
   try {
     reservePorts(opts.id, pid, ports);
     if (!plan.spare) withNetlink(NETLINK_ROUTE, (nl) => hostSide(nl, veth, { pid }));
-    const { nat, forwardingByLocker } = prepared ?? (plan.spare ? spareDone(plan, plan.spare.nat, lease.address) : natAndForwarding(plan, lease.address));
+    const { nat, forwardingByLocker } = prepared ?? (plan.spare ? spareDone(plan.spare.nat) : natAndForwarding(plan, lease.address));
     const published: PublishedPort[] = ports.map((p) => ({ ...p, via: 'dnat' }));
     const hostChanges = [
       `veth ${veth} on bridge ${BRIDGE} (${GATEWAY}/${PREFIX_LENGTH})`,

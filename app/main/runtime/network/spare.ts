@@ -88,9 +88,9 @@ function discard(s: SpareMade): void {
 
 /**
  * A taken spare as the launch's network plan, and the thread's calls in the syscall log (under the
- * caller's container context). What is left (the lease to the pid, ip_forward, /etc/hosts) is
- * setupNetwork's, while the child makes its mounts. The plan's netnsFd is the caller's to close
- * once the container joined it.
+ * caller's container context). Its address goes into /etc/hosts with the rest (etcFiles); the
+ * lease to the pid and ip_forward are setupNetwork's, while the child makes its mounts. The plan's
+ * netnsFd is the caller's to close once the container joined it.
  */
 export function spareNetworkPlan(s: SpareMade, opts: NetworkOptions): NetworkPlan {
   for (const r of s.records) syscallLog.record(r);
