@@ -12,7 +12,7 @@ import { imagesDir } from '../app/main/runtime/data-dir';
 import { inspectContainer } from '../app/main/runtime/inspect';
 import { defaultRootfs } from '../app/main/runtime/rootfs/default-rootfs';
 import { Runtime } from '../app/main/runtime/runtime';
-import { releaseSpare, spareSettled } from '../app/main/runtime/network/spare';
+import { releaseSpare, spareSettled } from '../app/main/runtime/spare';
 import { validateSpec } from '../app/main/runtime/spec';
 import { writeLinesFile } from '../app/main/testing/pty-lines';
 import { measureLoad, measureWebPtyThroughput } from './web-load';
@@ -68,7 +68,7 @@ function timeFirstByte(cmd: string, args: string[], env: NodeJS.ProcessEnv = pro
 
 /**
  * Locker in this process: from run() to the first byte on the container's pty. `spare`: the app's
- * runtime (network/spare.ts), whose next spare network is then waited for, so that making it
+ * runtime (runtime/spare.ts), whose next spare network is then waited for, so that making it
  * (on the namespace thread) overlaps no other launcher's measurement.
  */
 async function lockerFirstByte(rt: Runtime, spare = false): Promise<number> {
@@ -89,6 +89,16 @@ async function lockerFirstByte(rt: Runtime, spare = false): Promise<number> {
 }
 
 interface Launchers { name: string; once: () => Promise<number> }
+
+/** A copy of xs in a random order (Fisher-Yates). */
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
 
 async function measureLaunch(opts: Options, data: string, rootfs: string): Promise<Record<string, Series>> {
   // As the app makes its runtime (api/runtime-loader.ts): the next container's network made ahead.
@@ -116,8 +126,9 @@ async function measureLaunch(opts: Options, data: string, rootfs: string): Promi
   const samples: Record<string, number[]> = Object.fromEntries(launchers.map((l) => [l.name, []]));
   try {
     for (const l of launchers) await l.once(); // warm caches (page cache, the default rootfs)
-    // Round-robin, so drift on the machine hits every launcher alike.
-    for (let i = 0; i < opts.runs; i++) for (const l of launchers) samples[l.name].push(await l.once());
+    // Round-robin, so drift on the machine hits every launcher alike; in a new order each round, so
+    // none always follows the same one (runc's exit, say, leaves caches cold and kernel work queued).
+    for (let i = 0; i < opts.runs; i++) for (const l of shuffled(launchers)) samples[l.name].push(await l.once());
   } finally {
     releaseSpare(); // the rest of the bench measures runtimes that keep none
     // runc run removes its containers on exit; delete any that a failure left behind.

@@ -5,6 +5,6 @@ import type { ContainerRuntime } from '../runtime/handles';
 export function loadRuntime(): ContainerRuntime {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require('../runtime/runtime') as typeof import('../runtime/runtime');
-  // The app's Run: the next container's network is made ahead (network/spare.ts).
+  // The app's Run: the next container's network is made ahead (spare.ts).
   return new mod.Runtime({ spareNetwork: true });
 }

@@ -42,7 +42,7 @@ export function snapshotHost(dataDir: string): HostSnapshot {
   } catch {
     // no containers dir yet
   }
-  // A spare's veth and cgroup (made ahead by a live runtime, network/spare.ts) are no container's leak.
+  // A spare's veth and cgroup (made ahead by a live runtime, spare.ts) are no container's leak.
   const spareIds = new Set(leases().filter((l) => l.spare).map((l) => l.id));
   const spares = new Set([...spareIds].map((id) => hostVethName(id)));
   let cgroups: string[] = [];

@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { close, netlinkSocket, open, setns, unshare } from '../../../native/libc';
 import { CLONE } from '../../../native/constants';
 import { NETLINK_ROUTE } from './network/netlink';
-import { makeSpare, type NewNetns, type SpareMade } from './network/spare-make';
+import { makeSpare, type NewNetns, type SpareMade } from './spare-make';
 
 export type NamespaceRequest =
   | { seq: number; pid: number; kind: 'route-socket' | 'hostname' }

@@ -1,7 +1,7 @@
 // Calls made inside another process's namespace by a worker thread (namespace-thread-worker.ts)
 // that enters it for one call: a NETLINK_ROUTE socket in its network namespace (interfaces.ts),
 // the hostname of its UTS namespace (inspect/hostname.ts); and a network namespace of its own made
-// for a container not started yet (network/spare.ts). No setns ever happens on the thread that
+// for a container not started yet (spare.ts). No setns ever happens on the thread that
 // asks (Node's main thread must stay in the host's namespaces: every socket, spawn and lookup it
 // makes assumes so). Root only: setns needs CAP_SYS_ADMIN in this process's own user namespace
 // too, which a rootless owner has not (and a multi-threaded process may not join a user namespace).
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NETLINK_ROUTE, NetlinkSocket } from './network/netlink';
 import type { NamespaceReply, NamespaceRequest } from './namespace-thread-worker';
-import type { SpareMade } from './network/spare-make';
+import type { SpareMade } from './spare-make';
 
 let worker: Worker | undefined;
 let seq = 0;
@@ -70,7 +70,7 @@ export async function hostnameIn(pid: number): Promise<string> {
   return (await ask({ pid, kind: 'hostname' })).hostname!;
 }
 
-/** Container `id`'s bridged network made ahead, off this thread (network/spare-make.ts); the caller owns it. */
+/** Container `id`'s bridged network made ahead, off this thread (spare-make.ts); the caller owns it. */
 export async function makeSpareNetwork(id: string): Promise<SpareMade> {
   return (await ask({ id, kind: 'spare-network' })).spare!;
 }

@@ -79,7 +79,7 @@ export interface PlanInput {
    */
   network?: (p: Program) => void;
   /**
-   * A network namespace made ahead with the container's network in it (network/spare.ts), open in
+   * A network namespace made ahead with the container's network in it (spare.ts), open in
    * the parent: the child joins it (setns) instead of making one with its clone.
    */
   netnsFd?: number;

@@ -217,7 +217,7 @@ export async function recover(dataRoot: string, store = new RecordStore(dataRoot
 
   // Host-wide resources named by container id. Only ids of this data dir that are known dead go:
   // another data dir's containers (another user, a test) are never ours to judge.
-  // So are the ids of spares whose runtime died (network/spare.ts): no data dir knows them, their
+  // So are the ids of spares whose runtime died (spare.ts): no data dir knows them, their
   // lease says whose they were. Read before the network sweep below releases those leases.
   for (const l of leases()) if (l.spare && l.id && !leaseAlive(l)) dead.add(l.id);
   const isAlive = (id: string): boolean => !dead.has(id);

@@ -39,8 +39,8 @@ import type { Volume } from './spec';
 import type { NetworkInfo } from '../../shared/types';
 import { containerHostnameAsync, inspectContainerAsync, inspectContainerOnly, interfacesAsync, listDirectory, type ContainerInspection } from './inspect';
 import { natRulesLive } from './network/nat';
-import { keepSpareReady, returnSpare, spareNetworkPlan, takeSpare } from './network/spare';
-import type { SpareMade } from './network/spare-make';
+import { keepSpareReady, returnSpare, spareNetworkPlan, takeSpare } from './spare';
+import type { SpareMade } from './spare-make';
 import { DetachedLaunch, exitSettled, monitorGone, recordedExit } from './detach';
 
 export type { RunOptions } from './handles';
@@ -56,7 +56,7 @@ export interface RuntimeOptions {
    */
   recover?: boolean;
   /**
-   * Keep the default bridged network of the next container made ahead (network/spare.ts), root
+   * Keep the default bridged network of the next container made ahead (spare.ts), root
    * only: the app's runtime does (the teacher's Run), commands that start once do not.
    */
   spareNetwork?: boolean;
@@ -248,12 +248,16 @@ export class Runtime implements ContainerRuntime {
       ? takeSpare((candidate) => !this.idTaken(candidate)) : undefined;
     let spareFd = spare?.netnsFd;
     let spareJoin: CgroupJoin | undefined = spare?.cgroup && spareCgroupJoin(spare.cgroup);
-    // The container has joined the spare's namespace and cgroup (or failed to): their fds are not needed any more.
+    let sparePty = spare?.pty;
+    // The container has joined the spare's namespace and cgroup (or failed to): their fds are not
+    // needed any more; its pty, when the container took none, goes too.
     const closeSpareFd = (): void => {
       if (spareFd !== undefined) close(spareFd);
       spareFd = undefined;
       spareJoin?.close();
       spareJoin = undefined;
+      sparePty?.handle.close();
+      sparePty = undefined;
     };
     const id = spare?.id ?? reuseId ?? this.newId();
     // -p: a foreign address or a port in use is one line before anything is made.
@@ -294,7 +298,11 @@ export class Runtime implements ContainerRuntime {
           throw new LockerError((e as Error).message);
         }
       }
-      pty = v.tty && !detached ? openPty(v.cols, v.rows) : undefined;
+      if (v.tty && !detached) {
+        pty = sparePty ?? openPty(v.cols, v.rows);
+        if (pty === sparePty) pty.handle.resize(v.cols, v.rows);
+        sparePty = undefined;
+      }
       let layer: Layer | undefined;
       let etcVolumes: Volume[] = [];
       let rootfsLabel = 'host /';

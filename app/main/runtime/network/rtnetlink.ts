@@ -103,7 +103,7 @@ export type NetnsRef = { pid: number } | { fd: number };
 /**
  * `ip link add NAME master MASTER up type veth peer name PEER netns PID` in one request: the kernel
  * makes both ends or neither, and the peer is born in the network namespace `netns` names (a
- * process's, or one held by an fd: a spare made before its container, network/spare.ts).
+ * process's, or one held by an fd: a spare made before its container, spare.ts).
  */
 export function newVeth(name: string, master: { name: string; index: number }, peer: string, netns: NetnsRef): Request {
   const where = 'pid' in netns ? u32Attr(IFLA_NET_NS_PID, netns.pid) : u32Attr(IFLA_NET_NS_FD, netns.fd);

@@ -5,15 +5,15 @@
 // (namespace-thread-worker.ts), the one thread that may enter a new network namespace; what it
 // makes is the process's (fds, links, files), so the main thread takes it over as it is.
 import { closeSync } from 'node:fs';
-import { close } from '../../../../native/libc';
-import { createCgroup, needsCgroup, openCgroupJoin, removeUnusedCgroup, type CgroupHandle } from '../cgroups';
-import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
-import { allocateAddress, releaseAddress, SUBNET } from './addresses';
-import { dumpInterfaces } from './interfaces';
-import { addContainerNat, natTable, natTableName, removeNatTable } from './nat';
-import { NETLINK_ROUTE, NetlinkSocket, withNetlink } from './netlink';
-import type { Request } from './rtnetlink';
-import { BRIDGE, CONTAINER_IF, InterfaceTaken, bridgedContainerSide, deleteLink, hostSide, hostVethName, linkExists } from './setup';
+import { close } from '../../../native/libc';
+import { createCgroup, needsCgroup, openCgroupJoin, removeUnusedCgroup, type CgroupHandle } from './cgroups';
+import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
+import { allocateAddress, releaseAddress, SUBNET } from './network/addresses';
+import { dumpInterfaces } from './network/interfaces';
+import { addContainerNat, natTable, natTableName, removeNatTable } from './network/nat';
+import { NETLINK_ROUTE, NetlinkSocket, withNetlink } from './network/netlink';
+import type { Request } from './network/rtnetlink';
+import { BRIDGE, CONTAINER_IF, InterfaceTaken, bridgedContainerSide, deleteLink, hostSide, hostVethName, linkExists } from './network/setup';
 
 /** A network namespace the namespace thread made and left again. */
 export interface NewNetns {

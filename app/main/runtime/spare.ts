@@ -1,24 +1,31 @@
-// One bridged network kept ready for the next container (Runtime option spareNetwork: the app's
+// What the next container holds on the host, kept ready (Runtime option spareNetwork: the app's
 // runtime): what costs a launch the most after its mounts (the veth pair, the addresses and route,
-// the NAT table; 2-3 ms of netlink) is made ahead by the namespace thread, in a network namespace
-// of its own, while nobody waits. A launch that takes it has its process join that namespace
-// (setns) instead of making one with its clone, and a new spare is made behind it.
+// the NAT table; 2-3 ms of netlink), its cgroup and its pty are made ahead, the network and the
+// cgroup by the namespace thread, in a network namespace of its own, while nobody waits. A launch
+// that takes it has its process join that namespace (setns) instead of making one with its clone,
+// and a new spare is made behind it.
 //
 // What a spare holds on the host is this process's: the namespace lives on its fd (the veth goes
 // with the namespace when the process dies, however it dies); its address lease names this process
 // and is marked spare (no ip_forward is held for it, its veth is no leak); a crash leaves the lease
 // and the NAT table to the next recovery's sweep, as a crashed launch leaves them. On a clean exit
 // all of it is removed. Root only, the default bridge only (no -p, no user namespace).
-import { close } from '../../../../native/libc';
-import { syscallLog } from '../../../../native/syscall-log';
-import { randomContainerId } from '../ids';
-import { makeSpareNetwork } from '../namespace-thread';
-import { releaseAddress } from './addresses';
-import { natTableName, removeNatTable } from './nat';
-import { deleteLink, hostVethName, type NetworkOptions, type NetworkPlan } from './setup';
+import { close } from '../../../native/libc';
+import { syscallLog } from '../../../native/syscall-log';
+import { randomContainerId } from './ids';
+import { makeSpareNetwork } from './namespace-thread';
+import { releaseAddress } from './network/addresses';
+import { natTableName, removeNatTable } from './network/nat';
+import { deleteLink, hostVethName, type NetworkOptions, type NetworkPlan } from './network/setup';
 import { dropSpareCgroup, type SpareMade } from './spare-make';
+import { openPty, type PtyEnds } from './terminal';
 
-let ready: SpareMade | undefined;
+/** A spare as this thread keeps it: what the namespace thread made, and a pty opened here (its reader is this thread's). */
+export interface Spare extends SpareMade {
+  pty?: PtyEnds;
+}
+
+let ready: Spare | undefined;
 let making: Promise<void> | undefined;
 let releaseOnExit = false;
 
@@ -27,7 +34,7 @@ export function keepSpareReady(): void {
   if (ready || making || process.getuid?.() !== 0) return;
   making = makeSpareNetwork(randomContainerId())
     .then((s) => {
-      ready = s;
+      ready = { ...s, pty: sparePty() };
       if (!releaseOnExit) {
         releaseOnExit = true;
         process.on('exit', releaseSpare);
@@ -51,7 +58,7 @@ export async function spareSettled(): Promise<boolean> {
 export const spareId = (): string | undefined => ready?.id;
 
 /** Takes the ready spare when `usable(its id)`; one that is not (the id taken meanwhile) is removed. */
-export function takeSpare(usable: (id: string) => boolean): SpareMade | undefined {
+export function takeSpare(usable: (id: string) => boolean): Spare | undefined {
   const s = ready;
   ready = undefined;
   if (s && !usable(s.id)) {
@@ -69,12 +76,22 @@ export function releaseSpare(): void {
 }
 
 /** A spare taken but not used (the launch failed before it began): ready again, or removed when another is. */
-export function returnSpare(s: SpareMade): void {
+export function returnSpare(s: Spare): void {
   if (ready) discard(s);
   else ready = s;
 }
 
-function discard(s: SpareMade): void {
+/** A pty for the next container's terminal (resized to its size when taken), or none when one cannot be had now. */
+function sparePty(): PtyEnds | undefined {
+  try {
+    return openPty(80, 24);
+  } catch {
+    return undefined;
+  }
+}
+
+function discard(s: Spare): void {
+  s.pty?.handle.close();
   try {
     const veth = hostVethName(s.id);
     removeNatTable(natTableName(veth));

@@ -9,15 +9,15 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { syscallLog, type SyscallEntry } from '../../../../native/syscall-log';
-import { sandbox, until } from '../../testing/harness';
-import { compareHost, snapshotHost } from '../host-check';
-import { Runtime } from '../runtime';
-import { listCgroups, openCgroup } from '../cgroups';
-import { recover } from '../recovery';
-import { GATEWAY, containerLeases, leases } from './addresses';
-import { lockerNatTables, natTableName } from './nat';
-import { SPARE_NOTE, hostVethName, lockerVeths } from './setup';
+import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
+import { sandbox, until } from '../testing/harness';
+import { compareHost, snapshotHost } from './host-check';
+import { Runtime } from './runtime';
+import { listCgroups, openCgroup } from './cgroups';
+import { recover } from './recovery';
+import { GATEWAY, containerLeases, leases } from './network/addresses';
+import { lockerNatTables, natTableName } from './network/nat';
+import { SPARE_NOTE, hostVethName, lockerVeths } from './network/setup';
 import { releaseSpare, spareId, spareSettled } from './spare';
 
 const sb = sandbox();
@@ -131,6 +131,19 @@ describe('a spare network', { skip: process.getuid?.() !== 0 && 'needs root' }, 
     await until(() => !Object.values(held(sid)).some(Boolean));
   });
 
+  test('its pty is the container\'s terminal, at the size the launch asks for', async () => {
+    assert.equal(await spareSettled(), true);
+    const sid = spareId()!;
+    const h = await rt.run({ command: ['/bin/sh', '-c', 'stty size; echo END'], tty: true, cols: 100, rows: 30 });
+    let text = '';
+    h.terminal!.onData((b) => (text += b.toString()));
+    await h.exited;
+    await until(() => text.includes('END'));
+    h.terminal!.close();
+    assert.equal(h.info.id, sid);
+    assert.equal(text.replace(/\r\n/g, '\n'), '30 100\nEND\n');
+  });
+
   test('a launch it does not fit (--network none) leaves it for the next', async () => {
     assert.equal(await spareSettled(), true);
     const sid = spareId()!;
@@ -153,7 +166,7 @@ describe('a spare network', { skip: process.getuid?.() !== 0 && 'needs root' }, 
 test('the spare of a process that was SIGKILLed: its veth goes with it, the sweep takes its lease and table', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
   const data = sandbox();
   const script = `
-    const { Runtime } = require(${JSON.stringify(join(__dirname, '..', 'runtime'))});
+    const { Runtime } = require(${JSON.stringify(join(__dirname, 'runtime'))});
     const spare = require(${JSON.stringify(join(__dirname, 'spare'))});
     const rt = new Runtime({ dataDir: ${JSON.stringify(data.dataDir)}, spareNetwork: true });
     rt.recovered.then(() => spare.spareSettled()).then((ok) => { console.log(ok ? spare.spareId() : 'none'); setInterval(() => {}, 1000); });`;
