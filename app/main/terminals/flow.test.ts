@@ -129,6 +129,29 @@ test('flow control is per reader: the slowest attached reader holds the pty, a d
   assert.equal(flow.unacked, 0);
 });
 
+test('a partial UTF-8 sequence held while paused is not cut by the silence: the pause is ours, its rest comes after the resume', async () => {
+  const chunks: string[] = [];
+  let paused = false;
+  const flow = new FlowControl({
+    emit: (data) => chunks.push(data), pause: () => void (paused = true), resume: () => void (paused = false),
+    utf8SilenceMs: 5, highWatermark: 6, lowWatermark: 2, maxChunk: 8,
+  });
+  // A flood of '€' (3 bytes) that reaches the watermark with a character cut after its first byte.
+  flow.push(Buffer.concat([euro, euro, euro.subarray(0, 1)]));
+  assert.equal(paused, true);
+  await new Promise((r) => setTimeout(r, 60)); // well past the silence
+  assert.deepEqual(chunks, ['€€'], 'nothing flushed while paused');
+  flow.ack(6);
+  assert.equal(paused, false);
+  flow.push(euro.subarray(1));
+  assert.deepEqual(chunks, ['€€', '€']);
+  // A writer that really stopped mid-character after the resume: flushed after a silence counted from then.
+  flow.ack(3);
+  flow.push(euro.subarray(0, 2));
+  for (let i = 0; i < 500 && chunks.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(chunks, ['€€', '€', '\uFFFD']);
+});
+
 test('a partial UTF-8 sequence goes out after a short silence, its bytes counted once', async () => {
   const chunks: { data: string; bytes: number; offset: number }[] = [];
   const flow = new FlowControl({ emit: (data, bytes, offset) => chunks.push({ data, bytes, offset }), pause() {}, resume() {}, utf8SilenceMs: 5 });

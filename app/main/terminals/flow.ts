@@ -132,13 +132,22 @@ export class FlowControl {
   }
 
   push(data: Buffer): void {
+    this.send(this.splitter.push(data));
+    this.awaitRest();
+  }
+
+  /**
+   * A partial character waits silenceMs for its rest, counted from the last read while reading:
+   * paused, the silence is this side's own (the writer is held, its next bytes wait in the
+   * kernel), so it is counted again from the resume, never cutting a character the flood split.
+   */
+  private awaitRest(): void {
     if (this.silence) clearTimeout(this.silence);
     this.silence = undefined;
-    this.send(this.splitter.push(data));
-    if (this.silenceMs > 0 && this.splitter.holding) {
+    if (this.silenceMs > 0 && this.splitter.holding && !this.isPaused) {
       this.silence = setTimeout(() => {
         this.silence = undefined;
-        this.send(this.splitter.flush());
+        if (!this.isPaused) this.send(this.splitter.flush());
       }, this.silenceMs);
       this.silence.unref?.();
     }
@@ -180,6 +189,7 @@ export class FlowControl {
     if (this.isPaused && behind <= this.low) {
       this.isPaused = false;
       this.opts.resume();
+      this.awaitRest();
     } else if (!this.isPaused && behind >= this.high) {
       this.isPaused = true;
       this.opts.pause();
