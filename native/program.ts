@@ -9,7 +9,7 @@ export const OPCODES = [
   'SYMLINK', 'CREAT', 'SETSID', 'IOCTL', 'DUP2', 'CLOSE_RANGE', 'PRCTL', 'SETNS', 'WAIT_FD', 'FORK',
   'SETRESUID', 'SETRESGID', 'SETGROUPS', 'SETDOMAINNAME', 'CAPSET', 'EXECVE', 'FCNTL', 'GETCWD',
   'UNSHARE', 'OPENAT2', 'MKDIRAT', 'MKNODAT', 'SYMLINKAT', 'OPENAT', 'CLOSE', 'SECCOMP', 'KEYCTL',
-  'IOCTL_INT', 'STOP_REPORTING', 'NETLINK', 'WRITE',
+  'IOCTL_INT', 'STOP_REPORTING', 'NETLINK', 'WRITE', 'LOAD',
 ] as const;
 type OpName = (typeof OPCODES)[number];
 const code = (name: OpName): number => OPCODES.indexOf(name) + 1;
@@ -243,6 +243,22 @@ export class Program {
   parentFds(): number[] {
     const uses: number[] = [code('WAIT_FD'), code('WRITE')];
     return [...new Set(this.steps.filter((s) => uses.includes(s.code)).map((s) => Number(s.n[0])))];
+  }
+  /**
+   * Reads the rest of the program from fd (u32 length, u32 step count, then its encoding: the
+   * parent's loadMessage) and runs it; its steps report on from this one's number. For a process
+   * cloned before its program was made (a spare container, app/main/runtime/spare.ts); EOF ends it.
+   */
+  load(fd: number): this {
+    return this.add('LOAD', 'read', `${fd}, [the rest of the program]`, [fd]);
+  }
+  /** What load() reads: the program's encoding behind its length and step count. */
+  loadMessage(): Buffer {
+    const code = this.encode();
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(code.length, 0);
+    head.writeUInt32LE(this.steps.length, 4);
+    return Buffer.concat([head, code]);
   }
   /** Blocks until the parent writes one byte to fd (it sets up uid/gid maps meanwhile). */
   waitFor(fd: number): this {

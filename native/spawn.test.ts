@@ -1,7 +1,7 @@
 // The native pre-exec step, driven directly: each planned call runs in the child, in order, and a
 // failure comes back as a SyscallError naming the call, its decoded arguments and the errno.
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { CLONE, MS, cloneFlagNames, mountFlagNames } from './constants';
 import { SyscallError } from './errors';
 import { pipe2, reapBlocking } from './libc';
 import { Program } from './program';
-import { spawnProcess, spawnProcessAsync } from './spawn';
+import { PreCloned, spawnProcess, spawnProcessAsync } from './spawn';
 import { syscallLog, type SyscallEntry } from './syscall-log';
 
 const sleepMs = (ms: number): void => {
@@ -173,6 +173,61 @@ describe('native step', () => {
     } finally {
       stop();
       for (const fd of [...keep, ...shut, r, w]) closeSync(fd);
+    }
+  });
+
+  test('pre-cloned: a child made before its program runs its first steps, waits, then runs the program sent later', async () => {
+    const [r, w] = pipe2(0o2000000);
+    const log: SyscallEntry[] = [];
+    const stop = syscallLog.subscribe((e) => log.push(e));
+    let keep: { report: number; load: number } | undefined;
+    // Its first steps keep only where it reports, loads and writes (w); everything else is closed.
+    const pre = new PreCloned(CLONE.NEWUTS | CLONE.NEWPID, (k) => {
+      keep = k;
+      const p = new Program();
+      let from = 0;
+      for (const fd of [k.report, k.load, w].sort((a, b) => a - b)) {
+        if (fd > from) p.closeFds(from, fd - 1);
+        from = fd + 1;
+      }
+      return p.closeFds(from, 0xffffffff).sethostname('ahead');
+    });
+    const later = pipe2(0); // opened after the clone: never the child's
+    try {
+      assert.ok(pre.waiting());
+      const heldFds = (): string[] => readdirSync(`/proc/${pre.pid}/fd`).sort((a, b) => Number(a) - Number(b));
+      for (let i = 0; i < 500 && heldFds().length !== 3; i++) await new Promise((res) => setTimeout(res, 2));
+      assert.deepEqual(heldFds(), [keep!.report, keep!.load, w].sort((a, b) => a - b).map(String), 'nothing of this process is held while it waits');
+      const program = new Program().dup2(w, 1).execve('/bin/sh', ['sh', '-c', 'hostname; echo $$; ls /proc/self/fd'], []);
+      await assert.rejects(spawnProcessAsync({ flags: CLONE.NEWUTS, early: pre, program }), /cloned ahead with CLONE_NEWUTS\|CLONE_NEWPID, planned with CLONE_NEWUTS/);
+      const s = await spawnProcessAsync({ flags: CLONE.NEWUTS | CLONE.NEWPID, early: pre, program });
+      assert.equal(s.pid, pre.pid);
+      assert.equal(reapBlocking(s.pid), 0);
+      const buf = Buffer.alloc(65536);
+      const [hostname, pid, ...fds] = buf.subarray(0, readSync(r, buf, 0, buf.length, null)).toString().trim().split('\n');
+      assert.equal(hostname, 'ahead', 'its first steps ran in its own UTS namespace');
+      assert.equal(pid, '1', 'PID 1 of the PID namespace of its clone');
+      assert.ok(!fds.includes(String(later[1])), fds.join(' '));
+      // The report: its first steps (the closes, sethostname, the load), then the program's, numbered on.
+      const names = s.steps.map((x) => x.step.name);
+      assert.deepEqual(names.slice(names.indexOf('sethostname')), ['sethostname', 'read', 'dup2']);
+      assert.ok(names.slice(0, names.indexOf('sethostname')).every((n) => n === 'close_range'));
+      // Not logged when it happens (no container is its yet): kept for the one that takes it.
+      assert.ok(!log.some((e) => e.name === 'clone'));
+      assert.match(pre.clone.args, /^CLONE_NEWUTS\|CLONE_NEWPID\|SIGCHLD \(by locker-nsexec, CLONE_PARENT, ahead of its program\)$/);
+      assert.equal(pre.clone.result, pre.pid);
+      assert.throws(() => pre.deliver(program), /has had its program/);
+      // One that gets no program ends when closed: its load reads EOF; it is reaped.
+      const children = (): string => readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim();
+      const before = children();
+      const unused = new PreCloned(CLONE.NEWUTS, () => new Program());
+      assert.notEqual(children(), before, 'cloned');
+      unused.close();
+      assert.equal(unused.waiting(), false);
+      assert.equal(children(), before, 'gone and reaped');
+    } finally {
+      stop();
+      for (const fd of [r, w, ...later]) closeSync(fd);
     }
   });
 

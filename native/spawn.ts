@@ -4,10 +4,10 @@ import { Socket } from 'node:net';
 import { basename } from 'node:path';
 import { FIONREAD, cloneFlagNames } from './constants';
 import { errnoName, type SyscallError } from './errors';
-import { close, fail, ioctlInt, lockerSpawn, lockerSpawnLight, pipe2, kill, reapBlocking } from './libc';
+import { close, fail, ioctlInt, lockerSpawn, lockerSpawnLight, pipe2, kill, reap, reapBlocking } from './libc';
 import { OPCODES, Program, type Step } from './program';
 import { StepCancelled, type PendingCall, type Stepper } from './stepper';
-import { syscallLog } from './syscall-log';
+import { syscallLog, type SyscallEntry } from './syscall-log';
 
 const O_CLOEXEC = 0o2000000;
 const RECORD = 24;
@@ -62,6 +62,11 @@ export interface SpawnOptions {
    * before the clone. Should it fail, a child already cloned is killed and reaped.
    */
   whileCloning?: () => void;
+  /**
+   * spawnProcessAsync: the child exists already (a PreCloned with these flags), waiting for this
+   * program; whileCloning then runs once it is sent. Ignored with `via`.
+   */
+  early?: PreCloned;
 
   /**
    * spawnProcessAsync: aborted before the child reached execve (the user's Ctrl-C, the served CLI
@@ -181,6 +186,107 @@ function cloneWithReport(flags: number, program: Program, intoCgroup?: IntoCgrou
 }
 
 /**
+ * A child cloned before its program is made (a spare container, app/main/runtime/spare.ts): cloned
+ * by locker-nsexec at once, it runs `first` (what can be done before anyone asked for it: joining
+ * its cgroup and network namespace, closing every fd it does not need), then waits on a pipe for
+ * the rest (Program.load) until spawnProcessAsync sends it (SpawnOptions.early). close() ends one
+ * that gets none: its load reads EOF, as it does when this process dies. Not for a user namespace
+ * (its maps are written before anything runs) nor a monitor's clone.
+ */
+export class PreCloned {
+  readonly pid: number;
+  private readonly reportR: number;
+  private readonly loadW: number;
+  private readonly first: Program;
+  private settled = false;
+  /** The clone as the syscall log shows it, for the container that takes this one. */
+  readonly clone: Omit<SyscallEntry, 'container'>;
+
+  /**
+   * `first(fds)` makes the first steps; it is told the fds the child must keep open: where it
+   * reports and where the rest comes from. The load step is added after them.
+   */
+  constructor(readonly flags: number, first: (keep: { report: number; load: number }) => Program, intoCgroup?: IntoCgroup) {
+    const [reportR, reportW] = pipe2(O_CLOEXEC);
+    const [loadR, loadW] = pipe2(O_CLOEXEC);
+    let pid: number;
+    try {
+      // Its copies of our ends go first: its load must see EOF when ours closes, and no report of its own.
+      this.first = new Program().closeFds(loadW, loadW).closeFds(reportR, reportR);
+      this.first.steps.push(...first({ report: reportW, load: loadR }).steps);
+      this.first.load(loadR);
+      const code = this.first.encode();
+      const pending = lockerSpawnLight(flags, intoCgroup?.fd ?? -1, code, code.length, this.first.steps.length, reportW);
+      pid = Number(pending.finish());
+      const by = pending.helper ? ` (by ${basename(pending.helper)}, CLONE_PARENT, ahead of its program)` : ' (ahead of its program)';
+      this.clone = { where: 'host', name: 'clone', args: cloneArgsText(flags, intoCgroup) + by, result: pid, errno: pid < 0 ? errnoName(-pid) : undefined, t: Date.now() };
+      if (pid < 0) throw fail('clone', cloneArgsText(flags, intoCgroup), -pid);
+    } catch (e) {
+      closeSync(reportR);
+      close(loadW);
+      throw e;
+    } finally {
+      close(reportW);
+      close(loadR);
+    }
+    this.pid = pid;
+    this.reportR = reportR;
+    this.loadW = loadW;
+  }
+
+  /** Whether it still waits for its program (not ended, e.g. killed by someone). */
+  waiting(): boolean {
+    return !this.settled && reap(this.pid) === null;
+  }
+
+  /** Sends program; answers as cloneWithReport, with the steps the child reports numbered on from its first ones. */
+  deliver(program: Program): { ret: number; reportR: number; program: Program } {
+    if (this.settled) throw new Error('this pre-cloned process has had its program, or was closed');
+    this.settled = true;
+    try {
+      writeAll(this.loadW, program.loadMessage());
+    } catch {
+      // EPIPE: it ended meanwhile; its report (or the missing one) says so.
+    } finally {
+      close(this.loadW);
+    }
+    const reported = new Program();
+    reported.steps.push(...this.first.steps, ...program.steps);
+    return { ret: this.pid, reportR: this.reportR, program: reported };
+  }
+
+  /** Ends one that got no program: its load reads EOF, it exits and is reaped here. */
+  close(): void {
+    if (this.abandon() !== undefined) reapBlocking(this.pid);
+  }
+
+  /**
+   * Lets one that got no program go without waiting: its load reads EOF and it exits; answers its
+   * pid, for the caller to reap (undefined when it had its program or was let go already).
+   */
+  abandon(): number | undefined {
+    if (this.settled) return undefined;
+    this.settled = true;
+    close(this.loadW);
+    closeSync(this.reportR);
+    return this.pid;
+  }
+}
+
+
+
+function writeAll(fd: number, data: Buffer): void {
+  for (let done = 0; done < data.length;) {
+    try {
+      done += writeSync(fd, data, done, data.length - done);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' && code !== 'EINTR') throw e;
+    }
+  }
+}
+
+/**
  * clone()s a child into `flags` namespaces that runs `program`, and returns once it has exec'd.
  * Throws the SyscallError of the step that failed; the child is then already reaped.
  */
@@ -227,6 +333,9 @@ function startSpawn(opts: SpawnOptions): Started {
   let syncW = -1;
   let syncR = -1;
   const continueAt = opts.beforeContinue ? opts.continueAt ?? 0 : 0;
+  const early = opts.via ? undefined : opts.early;
+  if (early && early.flags !== opts.flags) throw new Error(`cloned ahead with ${cloneFlagNames(early.flags)}, planned with ${cloneFlagNames(opts.flags)}`);
+  if (early && opts.beforeContinue) throw new Error('a pre-cloned process gets its whole program at once: the parent\'s part goes before it is sent');
   if (opts.beforeContinue) {
     [syncR, syncW] = pipe2(O_CLOEXEC);
     program = new Program();
@@ -238,15 +347,26 @@ function startSpawn(opts: SpawnOptions): Started {
     opts.whileCloning?.();
     return via.clone(opts.flags, program, opts.intoCgroup);
   };
-  let cloned: { ret: number; reportR: number; sideFailure?: unknown };
+  const sendEarly = (pre: PreCloned): { ret: number; reportR: number; sideFailure?: unknown; program: Program } => {
+    const sent = pre.deliver(program);
+    let sideFailure: unknown;
+    try {
+      opts.whileCloning?.();
+    } catch (e) {
+      sideFailure = e;
+    }
+    return { ...sent, sideFailure };
+  };
+  let cloned: { ret: number; reportR: number; sideFailure?: unknown; program?: Program };
   try {
-    cloned = opts.via ? viaClone(opts.via) : cloneWithReport(opts.flags, program, opts.intoCgroup, opts.light, opts.whileCloning);
+    cloned = opts.via ? viaClone(opts.via) : early ? sendEarly(early) : cloneWithReport(opts.flags, program, opts.intoCgroup, opts.light, opts.whileCloning);
   } catch (e) {
     if (syncR >= 0) close(syncR);
     if (syncW >= 0) close(syncW);
     throw e;
   }
   const { ret, reportR, sideFailure } = cloned;
+  if (cloned.program) program = cloned.program; // the pre-cloned process's first steps, then these
   const reapChild = opts.via ? opts.via.reap : reapBlocking;
   if (syncR >= 0) close(syncR);
   if (ret < 0) {

@@ -43,7 +43,7 @@
   X(SYMLINK) X(CREAT) X(SETSID) X(IOCTL) X(DUP2) X(CLOSE_RANGE) X(PRCTL) X(SETNS) X(WAIT_FD) X(FORK) \
   X(SETRESUID) X(SETRESGID) X(SETGROUPS) X(SETDOMAINNAME) X(CAPSET) X(EXECVE) X(FCNTL) X(GETCWD) \
   X(UNSHARE) X(OPENAT2) X(MKDIRAT) X(MKNODAT) X(SYMLINKAT) X(OPENAT) X(CLOSE) X(SECCOMP) X(KEYCTL) \
-  X(IOCTL_INT) X(STOP_REPORTING) X(NETLINK) X(WRITE)
+  X(IOCTL_INT) X(STOP_REPORTING) X(NETLINK) X(WRITE) X(LOAD)
 
 #define AS_ENUM(name) OP_##name,
 #define AS_NAME(name) #name ","
@@ -240,9 +240,43 @@ static int64_t run_op(const struct op *o) {
   }
 }
 
+static int decode(const uint8_t *prog, size_t len, struct op *ops, uint32_t nops);
+
+static int read_full(int fd, void *buf, size_t size) {
+  for (size_t done = 0; done < size;) {
+    ssize_t r = read(fd, (uint8_t *)buf + done, size - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) { if (r == 0) errno = EPIPE; return -1; }
+    done += (size_t)r;
+  }
+  return 0;
+}
+
+/*
+ * OP_LOAD at step `at`: the rest of the program arrives on fd (u32 len, u32 nops, then the encoding)
+ * when the caller has one for this process: a spare container's (spare.ts), cloned before anyone
+ * asked for it, waits here. EOF (the caller closed its end, or died) ends it. The rest's steps are
+ * numbered on from this one. mmap, not malloc: nothing of a libc's state is relied on in a clone.
+ */
+static int64_t load_rest(int fd, struct op **ops, uint32_t *nops, uint32_t at) {
+  uint32_t head[2];
+  if (read_full(fd, head, sizeof head)) return -1;
+  uint32_t len = head[0], more = head[1];
+  if (len > (16u << 20) || more > 65536) { errno = E2BIG; return -1; }
+  uint8_t *prog = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  struct op *all = mmap(NULL, (size_t)(at + 1 + more) * sizeof *all, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (prog == MAP_FAILED || all == MAP_FAILED) { errno = ENOMEM; return -1; }
+  if (read_full(fd, prog, len)) return -1;
+  memcpy(all, *ops, (size_t)(at + 1) * sizeof *all);
+  if (decode(prog, len, all + at + 1, more)) { errno = EINVAL; return -1; }
+  *ops = all;
+  *nops = at + 1 + more;
+  return 0;
+}
+
 /* Runs ops in the child. OP_FORK makes the rest run in a grandchild (needed after setns
  * into a PID namespace); the middle process waits and mirrors the grandchild's exit. */
-static void child(const struct op *ops, uint32_t nops, int report_fd) {
+static void child(struct op *ops, uint32_t nops, int report_fd) {
   sigset_t all;
   sigemptyset(&all);
   for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
@@ -252,7 +286,7 @@ static void child(const struct op *ops, uint32_t nops, int report_fd) {
     const struct op *o = &ops[i];
     int64_t r;
     /* What waits or forks (each copy would send the batch) goes with every record sent. */
-    if (o->code == OP_FORK || o->code == OP_WAIT_FD || o->code == OP_EXECVE) flush_reports(report_fd);
+    if (o->code == OP_FORK || o->code == OP_WAIT_FD || o->code == OP_EXECVE || o->code == OP_LOAD) flush_reports(report_fd);
     if (o->code == OP_FORK) {
       /* Not fork(): glibc's fork takes malloc's locks for its atfork handlers, and another thread of
        * the parent may have held one at clone time; in this copy nobody would ever release it. */
@@ -267,6 +301,8 @@ static void child(const struct op *ops, uint32_t nops, int report_fd) {
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
       }
       if (r == 0) continue;
+    } else if (o->code == OP_LOAD) {
+      r = load_rest(fd_of(o->n[0]), &ops, &nops, i);
     } else if (o->code == OP_STOP_REPORTING) {
       /* The parent returns here (an OCI `create`) and closes its end: later records would hit a
        * closed pipe. Reported as done, then the pipe is closed; a later failure is only _exit(127). */

@@ -83,6 +83,12 @@ export interface PlanInput {
    * the parent: the child joins it (setns) instead of making one with its clone.
    */
   netnsFd?: number;
+  /**
+   * The process exists already (a spare's, cloned ahead by spareStart's program, spare.ts): in its
+   * cgroup, cgroup and network namespaces, and the PID, UTS and IPC namespaces of its clone. Its
+   * program starts with its mount namespace, made now (unshare: the host's mounts as they are now).
+   */
+  startedAhead?: boolean;
 }
 
 /** Where --init's reaper appears inside: the fresh /dev tmpfs, so the image itself is not touched. */
@@ -210,18 +216,54 @@ function receivesHostMounts(volumes: readonly Volume[] | undefined): boolean {
   return (volumes ?? []).some((v) => v.propagation === 'slave' || v.propagation === 'rslave');
 }
 
+/** The namespaces of a container cloned ahead (spareStart): Docker's, without a user namespace. */
+export const STARTED_AHEAD: readonly Namespace[] = ['pid', 'uts', 'mnt', 'ipc', 'net', 'cgroup'];
+/** What its clone makes; the rest are joined (net), made after the cgroup is joined (cgroup) or at its launch (mnt). */
+export const STARTED_AHEAD_FLAGS = CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC;
+
+/**
+ * The first steps of a container cloned before it is asked for (spare.ts), with STARTED_AHEAD_FLAGS:
+ * every fd but those it keeps closed (it waits for as long as no one runs a container, and must
+ * hold nothing of the runtime's open: a socket, another container's terminal), its cgroup joined
+ * through `cgroupFiles` (or born there: clone3), then its own cgroup namespace, the network
+ * namespace made ahead joined, their fds closed, and death with the runtime. Then it waits for the
+ * rest (buildPlan with startedAhead), which starts where these end.
+ */
+export function spareStart(input: { cgroupFiles: readonly CgroupHandle[]; netnsFd: number; keep: readonly number[] }): Program {
+  const p = new Program();
+  const joined = [...input.cgroupFiles.map((f) => f.fd), input.netnsFd];
+  let from = 0;
+  for (const fd of [...new Set([...input.keep, ...joined])].sort((a, b) => a - b)) {
+    if (fd > from) p.closeFds(from, fd - 1);
+    from = fd + 1;
+  }
+  p.closeFds(from, 0xffffffff);
+  joinCgroup(p, input.cgroupFiles);
+  p.unshare(CLONE.NEWCGROUP);
+  p.setns(input.netnsFd, CLONE.NEWNET);
+  for (const fd of joined) p.closeFds(fd, fd);
+  p.prctl(PR.SET_PDEATHSIG, SIGNALS.SIGKILL, 'SIGKILL');
+  return p;
+}
+
 export function buildPlan(input: PlanInput): Plan {
   const has = (n: Namespace): boolean => input.namespaces.includes(n);
+  if (input.startedAhead && (input.namespaces.length !== STARTED_AHEAD.length || !STARTED_AHEAD.every(has))) {
+    throw new Error(`a container cloned ahead has the namespaces ${STARTED_AHEAD.join(', ')}, not ${input.namespaces.join(', ')}`);
+  }
   const lateCgroupNs = has('cgroup') && input.joinsCgroup === true;
   const madeAhead = (n: Namespace): boolean => (n === 'cgroup' && lateCgroupNs) || (n === 'net' && input.netnsFd !== undefined);
-  const flags = input.namespaces.reduce((f, n) => (madeAhead(n) ? f : f | NS_FLAG[n]), 0);
+  const flags = input.startedAhead ? STARTED_AHEAD_FLAGS : input.namespaces.reduce((f, n) => (madeAhead(n) ? f : f | NS_FLAG[n]), 0);
   const p = new Program();
-  joinCgroup(p, input.cgroupFiles);
-  if (lateCgroupNs) p.unshare(CLONE.NEWCGROUP);
-  // Before sysfs is mounted: a sysfs shows the network namespace of the process that mounts it.
-  if (has('net') && input.netnsFd !== undefined) {
-    if (has('user')) throw new Error('a network namespace made ahead belongs to the host\'s user namespace; a container with its own cannot join it');
-    p.setns(input.netnsFd, CLONE.NEWNET);
+  if (input.startedAhead) p.unshare(CLONE.NEWNS);
+  else {
+    joinCgroup(p, input.cgroupFiles);
+    if (lateCgroupNs) p.unshare(CLONE.NEWCGROUP);
+    // Before sysfs is mounted: a sysfs shows the network namespace of the process that mounts it.
+    if (has('net') && input.netnsFd !== undefined) {
+      if (has('user')) throw new Error('a network namespace made ahead belongs to the host\'s user namespace; a container with its own cannot join it');
+      p.setns(input.netnsFd, CLONE.NEWNET);
+    }
   }
   let uidMap: IdMap[] | undefined;
   let gidMap: IdMap[] | undefined;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { hostname as hostHostname } from 'node:os';
 import { SyscallError } from '../../../native/errors';
 import { close, getgid, getuid, kill } from '../../../native/libc';
-import { spawnProcess, spawnProcessAsync, spawnProcessStepwise } from '../../../native/spawn';
+import { spawnProcess, spawnProcessAsync, spawnProcessStepwise, type PreCloned } from '../../../native/spawn';
 import type { Stepper } from '../../../native/stepper';
 import { syscallLog } from '../../../native/syscall-log';
 import type { ContainerInfo, DirListing, Inspection, Namespace, RunSpec } from '../../shared/types';
@@ -15,7 +15,7 @@ import { LockerError } from './errors';
 import type { ContainerHandle, ContainerRuntime, ExecHandle, ExecOptions, RunOptions, TerminalHandle } from './handles';
 import { LAYER_DIRS, copyLayer, layerPresent, overlayLayer, removeLayer } from './layer';
 import { setUlimits } from './ulimits';
-import { INIT_PATH, ROOTFUL_USERNS_BASE, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
+import { INIT_PATH, ROOTFUL_USERNS_BASE, STARTED_AHEAD, buildPlan, formatIdMap, type Layer, type Plan, type PlanInput } from './plan';
 import { RecordStore, processStartTime, type ContainerRecord } from './records';
 import { readSignalState, surelyDiscarded } from './signal-reach';
 import { emptyReport, recover, type RecoveryReport } from './recovery';
@@ -98,6 +98,14 @@ function recoverShared(dataRoot: string, store: RecordStore): Promise<RecoveryRe
   const report = recover(dataRoot, store).catch((e: Error) => ({ ...emptyReport(), errors: [e.message] }));
   recentRecoveries.set(dataRoot, { at: Date.now(), report });
   return report;
+}
+
+const sameNamespaces = (a: readonly Namespace[], b: readonly Namespace[]): boolean => a.length === b.length && b.every((n) => a.includes(n));
+
+/** A spare's process this launch does not use: it ends (its load reads EOF) and is reaped when it has, not waited for. */
+function letGo(p: PreCloned): void {
+  const pid = p.abandon();
+  if (pid !== undefined) void waitForExit(pid);
 }
 
 /** What a spare's cgroup is joined through, as openCgroupJoin answers it. */
@@ -249,8 +257,12 @@ export class Runtime implements ContainerRuntime {
     let spareFd = spare?.netnsFd;
     let spareJoin: CgroupJoin | undefined = spare?.cgroup && spareCgroupJoin(spare.cgroup);
     let sparePty = spare?.pty;
+    // The spare's process, cloned already, is this container's when it has a terminal and the
+    // namespaces it was cloned with; else it goes now (it is in the cgroup and the namespace).
+    let preCloned = spare?.process && v.tty && sparePty && sameNamespaces(v.namespaces, STARTED_AHEAD) && spare.process.waiting() ? spare.process : undefined;
+    if (spare?.process && !preCloned) letGo(spare.process);
     // The container has joined the spare's namespace and cgroup (or failed to): their fds are not
-    // needed any more; its pty, when the container took none, goes too.
+    // needed any more; its pty and process, when the container took neither, go too.
     const closeSpareFd = (): void => {
       if (spareFd !== undefined) close(spareFd);
       spareFd = undefined;
@@ -258,6 +270,8 @@ export class Runtime implements ContainerRuntime {
       spareJoin = undefined;
       sparePty?.handle.close();
       sparePty = undefined;
+      if (preCloned) letGo(preCloned);
+      preCloned = undefined;
     };
     const id = spare?.id ?? reuseId ?? this.newId();
     // -p: a foreign address or a port in use is one line before anything is made.
@@ -368,23 +382,29 @@ export class Runtime implements ContainerRuntime {
         const netOptions = { id, rootless: this.rootless, ownNetns: true, mode: v.network, ports: v.publish, dir };
         const taken = spare;
         spare = undefined; // one attempt: a failure removes it with the rest under this id
+        const early = preCloned;
+        preCloned = undefined; // sent its program below, or closed with this attempt
         const net = v.namespaces.includes('net')
           ? (taken ? syscallLog.within(id, () => spareNetworkPlan(taken, netOptions)) : planNetwork(netOptions))
           : undefined;
-        // The child joins its cgroup by itself, first of all (openCgroupJoin): opened here, closed once it is cloned.
-        const join = cgroup && (spareJoin ?? openCgroupJoin(cgroup.paths));
-        spareJoin = undefined; // closed below with the rest of this attempt's
+        if (early) syscallLog.within(id, () => syscallLog.record(early.clone));
+        // The child joins its cgroup by itself, first of all (openCgroupJoin): opened here, closed
+        // once it is cloned. One cloned ahead is in it already.
+        const join = early ? undefined : cgroup && (spareJoin ?? openCgroupJoin(cgroup.paths));
+        if (!early) spareJoin = undefined; // closed below with the rest of this attempt's
         try {
           const plan = buildPlan({
-            ...input, layerHostFlags: copyLayerHostFlags(input.layer), cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)), netnsFd: net?.spare?.netnsFd,
+            ...input, layerHostFlags: copyLayerHostFlags(input.layer), cgroupFiles: join?.writes, network: net && ((p) => addContainerSteps(p, net)),
+            netnsFd: early ? undefined : net?.spare?.netnsFd, startedAhead: early !== undefined,
           });
           const into = join?.into;
-          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal }));
+          return await (stepper ? this.launchStepwise(id, plan, v, stepper, into, net) : this.launch(id, plan, v, { intoCgroup: into, detached, net, signal: opts.signal, early }));
         } catch (e) {
           // A hostile or broken image (`dev -> /`, a FIFO for /proc): one line naming the path.
           throw mountpointRefusal(e, input.layer && (input.layer.kind === 'overlay' ? input.layer.lower : input.layer.dir)) ?? e;
         } finally {
           join?.close();
+          if (early) letGo(early); // a no-op once it had its program
           closeSpareFd();
         }
       };
@@ -430,8 +450,9 @@ export class Runtime implements ContainerRuntime {
   }
 
   /** The clone and the child's setup; the child's report is awaited, so concurrent launches overlap. */
-  private async launch(id: string, plan: Plan, v: ValidSpec, how: { intoCgroup?: CgroupHandle; detached?: DetachedLaunch; net?: NetworkPlan; signal?: AbortSignal }): Promise<{ pid: number; network: NetworkInfo }> {
+  private async launch(id: string, plan: Plan, v: ValidSpec, how: { intoCgroup?: CgroupHandle; detached?: DetachedLaunch; net?: NetworkPlan; signal?: AbortSignal; early?: PreCloned }): Promise<{ pid: number; network: NetworkInfo }> {
     const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
+    if (how.early) return this.launchPreCloned(id, plan, v, how.early, how.net, how.signal);
     const { whileCloning, beforeContinue, continueAt, network } = this.setupHook(plan, v, how.net);
     try {
       // light: cloned by the small locker-nsexec, not as a copy of this (big) process.
@@ -442,6 +463,26 @@ export class Runtime implements ContainerRuntime {
     } catch (e) {
       // Interrupted (Ctrl-C, the served CLI gone) while the container set itself up: it was killed.
       if (how.signal?.aborted) throw new LockerError('interrupted while the container was being set up; it was removed before it ran its command');
+      throw this.launchError(e, v);
+    }
+  }
+
+  /**
+   * launch for a process cloned ahead (a spare's): its pid is known, so the host's part (limits,
+   * the lease handed to it, ip_forward) is done before it gets the rest of its program, which it
+   * then runs to execve without waiting.
+   */
+  private async launchPreCloned(id: string, plan: Plan, v: ValidSpec, early: PreCloned, net?: NetworkPlan, signal?: AbortSignal): Promise<{ pid: number; network: NetworkInfo }> {
+    const within = <T>(fn: () => T): T => syscallLog.within(id, fn);
+    try {
+      const network = within((): NetworkInfo => {
+        setUlimits(early.pid, v.ulimits, this.rootless);
+        return net ? setupNetwork(net, early.pid) : { mode: 'host', note: HOST_NOTE };
+      });
+      const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, early, light: true, signal }, within));
+      return { pid, network };
+    } catch (e) {
+      if (signal?.aborted) throw new LockerError('interrupted while the container was being set up; it was removed before it ran its command');
       throw this.launchError(e, v);
     }
   }

@@ -6,7 +6,7 @@
 // it was SIGKILLed (and a recovery ran).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
@@ -18,7 +18,7 @@ import { recover } from './recovery';
 import { GATEWAY, containerLeases, leases } from './network/addresses';
 import { lockerNatTables, natTableName } from './network/nat';
 import { SPARE_NOTE, hostVethName, lockerVeths } from './network/setup';
-import { releaseSpare, spareId, spareSettled } from './spare';
+import { releaseSpare, spareId, spareProcessPid, spareSettled } from './spare';
 
 const sb = sandbox();
 after(() => {
@@ -101,12 +101,35 @@ describe('a spare network', { skip: process.getuid?.() !== 0 && 'needs root' }, 
     assert.doesNotMatch(clone.args, /CLONE_NEWNET/, 'the clone made no network namespace');
     assert.ok(ours.some((e) => e.where === 'child' && e.name === 'setns' && /CLONE_NEWNET/.test(e.args)), 'the container joined one');
     assert.ok(ours.some((e) => e.where === 'host' && e.name === 'unshare' && e.args === 'CLONE_NEWNET'), 'the thread\'s calls are in its log');
+    assert.match(clone.args, /ahead of its program/, 'its process was cloned ahead');
+    assert.ok(ours.some((e) => e.where === 'child' && e.name === 'unshare' && e.args === 'CLONE_NEWNS'), 'and made its mount namespace at the launch');
     assert.ok(ours.some((e) => e.name === 'sendmsg' && e.args.includes(`RTM_NEWLINK veth ${spareOf(sid).veth}`)));
 
     await until(() => !Object.values(held(sid)).some(Boolean));
     assert.equal(await spareSettled(), true, 'the next spare is made behind the launch');
     assert.notEqual(spareId(), sid);
     assert.equal(netnsFds().length, 1, 'only the new spare\'s namespace is held open here');
+  });
+
+  test('its process, cloned ahead, holds nothing but where it reports, loads and its terminal, in the spare\'s cgroup and network namespace', async () => {
+    assert.equal(await spareSettled(), true);
+    const sid = spareId()!;
+    const pid = spareProcessPid()!;
+    assert.ok(pid > 0);
+    const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    assert.equal(fds.length, 3, fds.join(' '));
+    assert.equal(fds.filter((l) => l.startsWith('pipe:')).length, 2, fds.join(' '));
+    assert.equal(fds.filter((l) => l.startsWith('/dev/pts/')).length, 1, fds.join(' '));
+    assert.notEqual(readlinkSync(`/proc/${pid}/ns/net`), readlinkSync('/proc/self/ns/net'));
+    assert.notEqual(readlinkSync(`/proc/${pid}/ns/pid_for_children`), readlinkSync('/proc/self/ns/pid'));
+    assert.ok(readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').filter((l) => l.includes('/locker/')).every((l) => l.endsWith(`/locker/${sid}`)));
+    assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`\nPPid:\t${process.pid}\n`));
+    // Killed by someone: the next launch makes its own process, with the spare's network all the same.
+    process.kill(pid, 'SIGKILL');
+    await until(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z');
+    const r = await output(rt, 'ip -o -4 addr show eth0; echo END');
+    assert.equal(r.id, sid);
+    assert.match(r.text, /eth0\s+inet 10\.88\.0\.\d+\/24 /);
   });
 
   test('its cgroup is the container\'s: joined at once, the device rules of one made at launch', async () => {
@@ -169,17 +192,20 @@ test('the spare of a process that was SIGKILLed: its veth goes with it, the swee
     const { Runtime } = require(${JSON.stringify(join(__dirname, 'runtime'))});
     const spare = require(${JSON.stringify(join(__dirname, 'spare'))});
     const rt = new Runtime({ dataDir: ${JSON.stringify(data.dataDir)}, spareNetwork: true });
-    rt.recovered.then(() => spare.spareSettled()).then((ok) => { console.log(ok ? spare.spareId() : 'none'); setInterval(() => {}, 1000); });`;
+    rt.recovered.then(() => spare.spareSettled()).then((ok) => { console.log(ok ? spare.spareId() + ' ' + spare.spareProcessPid() : 'none'); setInterval(() => {}, 1000); });`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let out = '';
     child.stdout.on('data', (b) => (out += b));
-    const sid = await until(() => out.includes('\n') && out.trim(), 20000);
+    const [sid, pid] = (await until(() => out.includes('\n') && out.trim(), 20000)).split(' ');
     assert.match(sid, /^[0-9a-f]{12}$/);
+    assert.match(pid, /^\d+$/);
     assert.deepEqual(held(sid), ALL);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     await until(() => !lockerVeths().includes(spareOf(sid).veth), 10000);
+    const ended = (): boolean => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
+    await until(ended, 10000).catch(() => assert.fail(`the process cloned ahead (${pid}) outlived its runtime`));
     assert.deepEqual(held(sid), { ...ALL, veth: false }, 'the lease, table and cgroup wait for a recovery');
     // Any runtime's recovery (its own data dir here): the dead holder's lease says whose they were.
     const report = await recover(sb.dataDir);

@@ -19,10 +19,17 @@ import { natTableName, removeNatTable } from './network/nat';
 import { deleteLink, hostVethName, type NetworkOptions, type NetworkPlan } from './network/setup';
 import { dropSpareCgroup, type SpareMade } from './spare-make';
 import { openPty, type PtyEnds } from './terminal';
+import { PreCloned } from '../../../native/spawn';
+import { STARTED_AHEAD_FLAGS, spareStart } from './plan';
 
 /** A spare as this thread keeps it: what the namespace thread made, and a pty opened here (its reader is this thread's). */
 export interface Spare extends SpareMade {
   pty?: PtyEnds;
+  /**
+   * The container's process itself, cloned already (spareStart): in the cgroup and network
+   * namespace, holding the pty's slave and nothing else, waiting for the rest of its program.
+   */
+  process?: PreCloned;
 }
 
 let ready: Spare | undefined;
@@ -34,7 +41,8 @@ export function keepSpareReady(): void {
   if (ready || making || process.getuid?.() !== 0) return;
   making = makeSpareNetwork(randomContainerId())
     .then((s) => {
-      ready = { ...s, pty: sparePty() };
+      const pty = sparePty();
+      ready = { ...s, pty, process: pty && preClone(s, pty) };
       if (!releaseOnExit) {
         releaseOnExit = true;
         process.on('exit', releaseSpare);
@@ -56,6 +64,8 @@ export async function spareSettled(): Promise<boolean> {
 
 /** The ready spare's container id, if one is ready. */
 export const spareId = (): string | undefined => ready?.id;
+/** The host pid of the ready spare's process, cloned ahead, if it has one. */
+export const spareProcessPid = (): number | undefined => ready?.process?.pid;
 
 /** Takes the ready spare when `usable(its id)`; one that is not (the id taken meanwhile) is removed. */
 export function takeSpare(usable: (id: string) => boolean): Spare | undefined {
@@ -90,7 +100,18 @@ function sparePty(): PtyEnds | undefined {
   }
 }
 
+/** The container's process, cloned ahead; none when it cannot be had (the spare is no less good). */
+function preClone(s: SpareMade, pty: PtyEnds): PreCloned | undefined {
+  try {
+    return new PreCloned(STARTED_AHEAD_FLAGS, ({ report, load }) => spareStart({ cgroupFiles: s.cgroup?.writes ?? [], netnsFd: s.netnsFd, keep: [report, load, pty.slaveFd] }), s.cgroup?.into);
+  } catch {
+    return undefined;
+  }
+}
+
 function discard(s: Spare): void {
+  // First the process: it is in the cgroup, which can go only once it is empty.
+  s.process?.close();
   s.pty?.handle.close();
   try {
     const veth = hostVethName(s.id);
@@ -109,7 +130,7 @@ function discard(s: Spare): void {
  * lease to the pid and ip_forward are setupNetwork's, while the child makes its mounts. The plan's
  * netnsFd is the caller's to close once the container joined it.
  */
-export function spareNetworkPlan(s: SpareMade, opts: NetworkOptions): NetworkPlan {
+export function spareNetworkPlan(s: Spare, opts: NetworkOptions): NetworkPlan {
   for (const r of s.records) syscallLog.record(r);
   return {
     options: opts, kind: 'bridge', inContainer: [],
