@@ -218,9 +218,14 @@ export class PreCloned {
       const code = this.first.encode();
       const pending = lockerSpawnLight(flags, intoCgroup?.fd ?? -1, code, code.length, this.first.steps.length, reportW);
       pid = Number(pending.finish());
-      const by = pending.helper ? ` (by ${basename(pending.helper)}, CLONE_PARENT, ahead of its program)` : ' (ahead of its program)';
-      this.clone = { where: 'host', name: 'clone', args: cloneArgsText(flags, intoCgroup) + by, result: pid, errno: pid < 0 ? errnoName(-pid) : undefined, t: Date.now() };
       if (pid < 0) throw fail('clone', cloneArgsText(flags, intoCgroup), -pid);
+      if (!pending.helper) {
+        // A clone of this process itself would hold a copy of all its memory for as long as it waits.
+        kill(pid, 9, 3 /* ESRCH */);
+        reapBlocking(pid);
+        throw new Error('a process is cloned ahead only by locker-nsexec (native/build), which could not start');
+      }
+      this.clone = { where: 'host', name: 'clone', args: `${cloneArgsText(flags, intoCgroup)} (by ${basename(pending.helper)}, CLONE_PARENT, ahead of its program)`, result: pid, t: Date.now() };
     } catch (e) {
       closeSync(reportR);
       close(loadW);
