@@ -205,11 +205,12 @@ test('the syscall log shows pivot_root after a run, and exports as text', async 
   const rows = page.getByTestId('syscall-rows');
   await rows.evaluate((el) => { el.scrollTop = 0; });
   await expect.poll(async () => {
-    // scroll through the (virtualized) list until pivot_root is drawn
+    // scroll through the (virtualized) list until pivot_root is drawn: a screen each poll, ~200 rows
+    // (what the app made ahead for this container comes first: its network, its clone)
     const found = await page.locator('[data-testid="syscall-row"][data-name="pivot_root"]').count();
     if (!found) await rows.evaluate((el) => { el.scrollTop += el.clientHeight; });
     return found;
-  }).toBeGreaterThan(0);
+  }, { timeout: 30_000, intervals: [100] }).toBeGreaterThan(0);
   await expect(page.locator('[data-testid="syscall-row"][data-name="pivot_root"]').first()).toContainText('pivot_root(');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('syscall-export').click()]);
   const text = readFileSync((await download.path())!, 'utf8');

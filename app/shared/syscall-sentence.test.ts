@@ -42,6 +42,17 @@ test('execve: the inferred row says so', () => {
 
 test('failures say what they mean', () => {
   assert.match(explainSyscall(child('mkdirat', 'rootfs, "proc", 0555', '-1', 'EEXIST')), /^proc is already in the image/);
+  // A bind mount's target: a regular file made with mknodat, which the image may have already.
+  assert.match(explainSyscall(child('mknodat', 'rootfs/etc, "hostname", S_IFREG|0644, 0')), /^creates the empty file hostname that a bind mount lands on/);
+  assert.match(explainSyscall(child('mknodat', 'rootfs/etc, "hosts", S_IFREG|0644, 0', '-1', 'EEXIST')), /^hosts is already in the image \(fine: the bind mount covers it/);
+  assert.match(explainSyscall(child('mknodat', 'rootfs/dev, "null", S_IFCHR|0666, 259')), /^creates the device node null/);
+  // A spare's (spare.ts): made ahead on a worker thread; its process cloned ahead.
+  assert.match(explainSyscall({ where: 'host', name: 'unshare', args: 'CLONE_NEWNET', result: '0' }), /^a worker thread of the runtime makes a new network namespace ahead/);
+  assert.match(explainSyscall({ where: 'host', name: 'setns', args: '23, CLONE_NEWNET', result: '0' }), /^the worker thread goes back to the host's network namespace/);
+  assert.match(explainSyscall(child('setns', '25, CLONE_NEWNET')), /^the process joins the container's network namespace/);
+  assert.match(explainSyscall(child('read', '31, [the rest of the program]')), /^cloned ahead of the container, it waits/);
+  assert.match(explainSyscall(child('close_range', '0, 18, 0')), /^closes file descriptors 0 to 18 in the setup process/);
+  assert.match(explainSyscall(child('close_range', '3, ~0U, CLOSE_RANGE_CLOEXEC')), /^every other file descriptor is marked to close at exec/);
   assert.match(explainSyscall(child('mount', '"tmpfs", "/proc/asound", "tmpfs", MS_RDONLY, NULL', '-1', 'ENOENT')), /\/proc\/asound does not exist on this kernel/);
   assert.match(explainSyscall(child('read', '21, [1 byte], 1', '-1', 'EPIPE')), /Cancel/);
   assert.match(explainSyscall(child('sethostname', `"${'x'.repeat(65)}", 65`, '-1', 'EINVAL')), /^sethostname failed with EINVAL/);

@@ -110,6 +110,7 @@ function mountSentence(a: string[]): string {
 function failure(r: SentenceInput, a: string[]): string {
   const errno = r.errno ?? 'an error';
   if (r.name === 'mkdirat' && r.errno === 'EEXIST') return `${a[1] ?? 'the directory'} is already in the image (fine: it is used as it is)`;
+  if (r.name === 'mknodat' && r.errno === 'EEXIST') return `${a[1] ?? 'the file'} is already in the image (fine: the bind mount covers it, and it is never opened)`;
   if (r.name === 'mount' && r.errno === 'ENOENT') return `${target(a[1])} does not exist on this kernel: nothing to hide or protect there`;
   if (r.name === 'read' && r.where === 'child' && r.errno === 'EPIPE') return 'the step pipe was closed (Cancel): the setup process exits before its next call, and nothing is started';
   if (r.name === 'execve') return `the program could not be started: ${errno}`;
@@ -129,9 +130,12 @@ export function explainSyscall(r: SentenceInput): string {
     }
     case 'unshare': {
       const ns = namespacesInFlags(r.args);
+      // The runtime's namespace thread, making the next container's network ahead (spare.ts).
+      if (r.where === 'host') return `a worker thread of the runtime makes a new ${list(ns) || ''} namespace ahead of the container, held open by an fd after the thread goes back`;
       return `the process leaves the host's ${list(ns) || 'shared'} namespace${ns.length > 1 ? 's' : ''} for ${ns.length > 1 ? 'new ones' : 'a new one'}`;
     }
     case 'setns':
+      if (r.where === 'host') return `the worker thread goes back to the host's ${list(namespacesInFlags(a[1] ?? '')) || a[1] || ''} namespace`;
       return `the process joins the container's ${list(namespacesInFlags(a[1] ?? '')) || a[1] || ''} namespace`;
     case 'write': {
       const file = a[0] ?? '';
@@ -177,16 +181,19 @@ export function explainSyscall(r: SentenceInput): string {
     case 'mkdirat':
       return `creates the directory ${a[1] ?? '?'} in the image`;
     case 'mknodat':
-      return `creates the device node ${a[1] ?? '?'}`;
+      return /S_IFREG/.test(r.args) ? `creates the empty file ${a[1] ?? '?'} that a bind mount lands on (made, never opened)` : `creates the device node ${a[1] ?? '?'}`;
     case 'symlinkat':
       return `creates the symlink ${a[2] ?? '?'} → ${a[0] ?? '?'}`;
     case 'close':
       return `closes ${a[0] ?? 'a file descriptor'}`;
     case 'close_range':
-      return 'every other file descriptor is marked to close at exec: no runtime fd reaches the program';
+      return /CLOEXEC/.test(r.args)
+        ? 'every other file descriptor is marked to close at exec: no runtime fd reaches the program'
+        : `closes file descriptors ${a[0] ?? '?'} to ${a[1] === '4294967295' ? 'the last' : a[1] ?? '?'} in the setup process: it holds none of the runtime's open`;
     case 'pipe2':
       return 'a pipe between the runtime and the setup process';
     case 'read':
+      if (r.where === 'child' && /the rest of the program/.test(r.args)) return 'cloned ahead of the container, it waits here for the rest of its program, sent when a container is run';
       return r.where === 'child' ? "waits for the runtime's go-ahead" : 'reads from a pipe';
     case 'setsid':
       return "a new session: the container's init leads it";
