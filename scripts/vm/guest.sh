@@ -60,7 +60,7 @@ test)
   echo "vm: node $(node --version) (the host's binary); tests from $repo"
   cd "$repo" || finish 125
   start=$(date +%s)
-  LOCKER_EXPECT_CGROUP=v2 LOCKER_TEST_TIME_SCALE=10 node scripts/test.mjs runtime/cgroups/ cli/limits.test
+  LOCKER_EXPECT_CGROUP=v2 LOCKER_TEST_TIME_SCALE=10 node scripts/test.mjs runtime/cgroups/ cli/limits.test runtime/spare.test
   status=$?
   echo "vm: tests took $(($(date +%s) - start)) s"
   echo "vm: OOM kills the guest kernel logged: $(dmesg | grep -c 'Killed process' || true); cgroups left under /sys/fs/cgroup/locker: $(find /sys/fs/cgroup/locker -mindepth 1 -type d 2>/dev/null | wc -l)"
