@@ -204,6 +204,15 @@ export class Program {
   closeFds(first: number, last: number): this {
     return this.add('CLOSE_RANGE', 'close_range', `${first}, ${last}, 0`, [first, last, 0]);
   }
+  /** Closes every fd of this process but `keep` (a close_range for each gap between them). */
+  closeAllBut(keep: readonly number[]): this {
+    let from = 0;
+    for (const fd of [...new Set(keep)].sort((a, b) => a - b)) {
+      if (fd > from) this.closeFds(from, fd - 1);
+      from = fd + 1;
+    }
+    return this.closeFds(from, 0xffffffff);
+  }
   prctl(option: number, arg: number, argName = String(arg)): this {
     const name = (): string => Object.entries(PR).find(([, v]) => v === option)?.[0] ?? String(option);
     return this.add('PRCTL', 'prctl', () => `PR_${name()}, ${argName}`, [option, arg, 0]);

@@ -184,13 +184,7 @@ describe('native step', () => {
     // Its first steps keep only where it reports, loads and writes (w); everything else is closed.
     const pre = new PreCloned(CLONE.NEWUTS | CLONE.NEWPID, (k) => {
       keep = k;
-      const p = new Program();
-      let from = 0;
-      for (const fd of [k.report, k.load, w].sort((a, b) => a - b)) {
-        if (fd > from) p.closeFds(from, fd - 1);
-        from = fd + 1;
-      }
-      return p.closeFds(from, 0xffffffff).sethostname('ahead');
+      return new Program().closeAllBut([k.report, k.load, w]).sethostname('ahead');
     });
     const later = pipe2(0); // opened after the clone: never the child's
     try {

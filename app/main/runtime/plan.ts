@@ -232,12 +232,7 @@ export const STARTED_AHEAD_FLAGS = CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC;
 export function spareStart(input: { cgroupFiles: readonly CgroupHandle[]; netnsFd: number; keep: readonly number[] }): Program {
   const p = new Program();
   const joined = [...input.cgroupFiles.map((f) => f.fd), input.netnsFd];
-  let from = 0;
-  for (const fd of [...new Set([...input.keep, ...joined])].sort((a, b) => a - b)) {
-    if (fd > from) p.closeFds(from, fd - 1);
-    from = fd + 1;
-  }
-  p.closeFds(from, 0xffffffff);
+  p.closeAllBut([...input.keep, ...joined]);
   joinCgroup(p, input.cgroupFiles);
   p.unshare(CLONE.NEWCGROUP);
   p.setns(input.netnsFd, CLONE.NEWNET);

@@ -28,7 +28,7 @@ import { openPty } from './terminal';
 import { assertUserNamespaces, explainCloneFailure } from './userns';
 import { decodeWaitStatus, waitForExit } from './wait';
 import { execInContainer, type ExecTarget } from './exec';
-import { createCgroup, hasLimits, needsCgroup, openCgroup, openCgroupJoin, removeUnusedCgroup, type Cgroup, type CgroupHandle, type CgroupJoin } from './cgroups';
+import { cgroupJoinOf, createCgroup, hasLimits, needsCgroup, openCgroup, openCgroupJoin, removeUnusedCgroup, type Cgroup, type CgroupHandle, type CgroupJoin } from './cgroups';
 import { randomContainerId } from './ids';
 import { HOST_NOTE, addContainerSteps, containerNetworkError, planNetwork, prepareNetwork, setupNetwork, teardownNetwork, teardownNetworkAfterExit, type NetworkPlan, type PreparedNetwork } from './network';
 import { checkPublishable } from './network/ports';
@@ -100,6 +100,9 @@ function recoverShared(dataRoot: string, store: RecordStore): Promise<RecoveryRe
   return report;
 }
 
+/** Ctrl-C, SIGTERM, the served CLI gone, while a launch's child set itself up: it was killed. */
+const INTERRUPTED_SETUP = 'interrupted while the container was being set up; it was removed before it ran its command';
+
 const sameNamespaces = (a: readonly Namespace[], b: readonly Namespace[]): boolean => a.length === b.length && b.every((n) => a.includes(n));
 
 /** A spare's process this launch does not use: it ends (its load reads EOF) and is reaped when it has, not waited for. */
@@ -108,23 +111,13 @@ function letGo(p: PreCloned): void {
   if (pid !== undefined) void waitForExit(pid);
 }
 
-/** What a spare's cgroup is joined through, as openCgroupJoin answers it. */
-function spareCgroupJoin(cg: NonNullable<SpareMade['cgroup']>): CgroupJoin {
-  const fds = [...(cg.into ? [cg.into] : []), ...cg.writes];
-  let open = true;
-  return {
-    into: cg.into, writes: cg.writes,
-    close: () => {
-      if (open) for (const h of fds) closeSync(h.fd);
-      open = false;
-    },
-  };
-}
-
-/** A spare's cgroup as the container's, when it is where this runtime would make it (else it goes, and a new one is made). */
-function adoptSpareCgroup(id: string, cg: NonNullable<SpareMade['cgroup']>): Cgroup | undefined {
+/**
+ * A spare's cgroup as this container's: when it needs one and the spare's is where this runtime
+ * would make it, still there. Else the spare's is removed (undefined: the launch makes its own).
+ */
+function adoptSpareCgroup(id: string, cg: NonNullable<SpareMade['cgroup']>, needed: boolean): Cgroup | undefined {
   const own = openCgroup(id);
-  if (own.paths.join('\n') === cg.paths.join('\n') && own.paths.every((p) => existsSync(p))) return own;
+  if (needed && own.paths.join('\n') === cg.paths.join('\n') && own.paths.every((p) => existsSync(p))) return own;
   removeUnusedCgroup(cg.paths);
   return undefined;
 }
@@ -255,7 +248,7 @@ export class Runtime implements ContainerRuntime {
       && v.namespaces.includes('net') && !v.namespaces.includes('user') && !hasLimits(v.limits)
       ? takeSpare((candidate) => !this.idTaken(candidate)) : undefined;
     let spareFd = spare?.netnsFd;
-    let spareJoin: CgroupJoin | undefined = spare?.cgroup && spareCgroupJoin(spare.cgroup);
+    let spareJoin: CgroupJoin | undefined = spare?.cgroup && cgroupJoinOf(spare.cgroup.into, spare.cgroup.writes);
     let sparePty = spare?.pty;
     // The spare's process, cloned already, is this container's when it has a terminal and the
     // namespaces it was cloned with; else it goes now (it is in the cgroup and the namespace).
@@ -299,8 +292,7 @@ export class Runtime implements ContainerRuntime {
       if (detached && (onExit.network || onExit.remove) && !writeExitCommand(dir, id, onExit) && onExit.remove) {
         throw new LockerError('run -d --rm needs the compiled teardown-cli.js (build/app/main/runtime/network), which is missing; run npm run build');
       }
-      // The spare's cgroup, when it is where this container's goes (else it is removed and one is made).
-      const spareCgroup = spare?.cgroup && (needsCgroup(v.limits) ? adoptSpareCgroup(id, spare.cgroup) : removeUnusedCgroup(spare.cgroup.paths));
+      const spareCgroup = spare?.cgroup && adoptSpareCgroup(id, spare.cgroup, needsCgroup(v.limits));
       if (spare?.cgroup && !spareCgroup) {
         spareJoin?.close();
         spareJoin = undefined;
@@ -462,7 +454,7 @@ export class Runtime implements ContainerRuntime {
       return { pid, network: within(network) };
     } catch (e) {
       // Interrupted (Ctrl-C, the served CLI gone) while the container set itself up: it was killed.
-      if (how.signal?.aborted) throw new LockerError('interrupted while the container was being set up; it was removed before it ran its command');
+      if (how.signal?.aborted) throw new LockerError(INTERRUPTED_SETUP);
       throw this.launchError(e, v);
     }
   }
@@ -482,7 +474,7 @@ export class Runtime implements ContainerRuntime {
       const { pid } = await within(() => spawnProcessAsync({ flags: plan.flags, program: plan.program, early, light: true, signal }, within));
       return { pid, network };
     } catch (e) {
-      if (signal?.aborted) throw new LockerError('interrupted while the container was being set up; it was removed before it ran its command');
+      if (signal?.aborted) throw new LockerError(INTERRUPTED_SETUP);
       throw this.launchError(e, v);
     }
   }

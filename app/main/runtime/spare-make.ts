@@ -4,9 +4,8 @@
 // it (the device allowlist), opened for its process to join. Run on the namespace thread
 // (namespace-thread-worker.ts), the one thread that may enter a new network namespace; what it
 // makes is the process's (fds, links, files), so the main thread takes it over as it is.
-import { closeSync } from 'node:fs';
 import { close } from '../../../native/libc';
-import { createCgroup, needsCgroup, openCgroupJoin, removeUnusedCgroup, type CgroupHandle } from './cgroups';
+import { cgroupJoinOf, createCgroup, needsCgroup, openCgroupJoin, removeUnusedCgroup, type CgroupHandle } from './cgroups';
 import { syscallLog, type SyscallEntry } from '../../../native/syscall-log';
 import { allocateAddress, releaseAddress, SUBNET } from './network/addresses';
 import { dumpInterfaces } from './network/interfaces';
@@ -37,7 +36,7 @@ export interface SpareMade {
 
 /** Closes what a spare's cgroup is joined through and removes its directories. */
 export function dropSpareCgroup(cg: NonNullable<SpareMade['cgroup']>): void {
-  for (const h of [...(cg.into ? [cg.into] : []), ...cg.writes]) closeSync(h.fd);
+  cgroupJoinOf(cg.into, cg.writes).close();
   removeUnusedCgroup(cg.paths);
 }
 

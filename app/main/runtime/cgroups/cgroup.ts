@@ -221,6 +221,21 @@ export function openCgroupJoin(paths: readonly string[], intoWorks: () => boolea
   return { into, writes, close };
 }
 
+/**
+ * The join of handles opened elsewhere (a spare's, opened by openCgroupJoin on the namespace
+ * thread and handed over as plain fds): close() closes them, once.
+ */
+export function cgroupJoinOf(into: CgroupHandle | undefined, writes: CgroupHandle[]): CgroupJoin {
+  let open = true;
+  return {
+    into, writes,
+    close: () => {
+      if (open) for (const h of [...(into ? [into] : []), ...writes]) closeSync(h.fd);
+      open = false;
+    },
+  };
+}
+
 /** A handle on `locker/<id>` without creating anything (e.g. to reattach after a restart, or to remove a cgroup left by a crash). */
 export function openCgroup(id: string, layout: CgroupLayout = hostLayout(), everywhere = false): Cgroup {
   checkId(id);

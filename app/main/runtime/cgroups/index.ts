@@ -4,7 +4,7 @@ export { detect, hostLayout, parseMountinfo, SUPERVISOR_LEAF, V1_ROOTLESS_REASON
 export type { CgroupLayout, CgroupVersion, DetectOptions, LimitController, V1Controller } from './detect';
 export { cpuQuotaUs, formatBytes, hasLimits, parseCpus, parseLimits, parseMemory, parsePidsLimit, v1CpuQuota, v2CpuMax } from './limits';
 export type { LimitFlags, Limits } from './limits';
-export { containerCgroupPaths, createCgroup, joinCgroupPaths, needsCgroup, listCgroups, openCgroup, openCgroupJoin, removeUnusedCgroup, sweepStale, PARENT, REMOVE_TIMEOUT_MS } from './cgroup';
+export { cgroupJoinOf, containerCgroupPaths, createCgroup, joinCgroupPaths, needsCgroup, listCgroups, openCgroup, openCgroupJoin, removeUnusedCgroup, sweepStale, PARENT, REMOVE_TIMEOUT_MS } from './cgroup';
 export { DEFAULT_DEVICES, compileDeviceFilter, v1RuleText } from './devices';
 export type { DeviceRule } from './devices';
 export type { Cgroup, CgroupHandle, CgroupJoin } from './cgroup';
